@@ -1,0 +1,259 @@
+import test from 'ava';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseHyperparameters, readHyperparameters } from '../src/contract/hyperparameters';
+import { mlPaths } from '../src/contract/paths';
+import { ErrorCode, LinearError, failureLine } from '../src/errors';
+
+const SGD_ONLY_KNOBS = [
+  'epochs',
+  'mini_batch_size',
+  'learning_rate',
+  'optimizer',
+  'momentum',
+  'beta_1',
+  'beta_2',
+  'bias_lr_mult',
+  'bias_wd_mult',
+  'lr_scheduler_step',
+  'lr_scheduler_factor',
+  'lr_scheduler_minimum_lr',
+  'early_stopping_patience',
+  'early_stopping_tolerance',
+  'num_models',
+  'num_calibration_samples',
+  'init_method',
+  'init_scale',
+  'init_sigma',
+  'init_bias',
+  'unbias_data',
+  'unbias_label',
+  'normalize_data',
+  'normalize_label',
+  'num_point_for_scaler',
+  'margin',
+];
+
+function parseError(raw: unknown): LinearError {
+  try {
+    parseHyperparameters(raw);
+  } catch (err) {
+    if (err instanceof LinearError) return err;
+    throw err;
+  }
+  throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+test('a missing file or an empty object gives the defaults', (t) => {
+  const expected = { hyperparameters: { fitIntercept: true, l2: 0 }, warnings: [] };
+  t.deepEqual(parseHyperparameters(undefined), expected);
+  t.deepEqual(parseHyperparameters({}), expected);
+});
+
+test('booleans are read case-insensitively, JSON-encoded or plain', (t) => {
+  const cases: Array<[unknown, boolean]> = [
+    ['True', true],
+    ['false', false],
+    [' FALSE ', false],
+    ['"true"', true],
+    ['"False"', false],
+    [true, true],
+    [false, false],
+  ];
+  for (const [value, expected] of cases) {
+    t.is(parseHyperparameters({ fit_intercept: value }).hyperparameters.fitIntercept, expected, String(value));
+  }
+});
+
+test('numbers are read from plain and JSON-encoded strings and from JSON numbers', (t) => {
+  for (const value of ['0.5', '"0.5"', 0.5, '5e-1', ' 0.5 ']) {
+    t.is(parseHyperparameters({ l2: value }).hyperparameters.l2, 0.5, String(value));
+  }
+});
+
+test('use_bias is an alias of fit_intercept', (t) => {
+  t.false(parseHyperparameters({ use_bias: 'False' }).hyperparameters.fitIntercept);
+  t.false(parseHyperparameters({ use_bias: 'false', fit_intercept: 'false' }).hyperparameters.fitIntercept);
+});
+
+test('fit_intercept and use_bias that disagree are rejected', (t) => {
+  const err = parseError({ fit_intercept: 'true', use_bias: 'false' });
+  t.is(err.code, ErrorCode.INVALID_HYPERPARAMETER);
+  t.regex(err.message, /fit_intercept=true and use_bias=false disagree/);
+});
+
+test('a boolean that is not true or false is rejected with the value', (t) => {
+  const err = parseError({ fit_intercept: 'yes' });
+  t.is(err.code, ErrorCode.INVALID_HYPERPARAMETER);
+  t.is(err.message, "hyperparameters.json: fit_intercept must be true or false, got 'yes'");
+});
+
+test('l2 must be a finite number >= 0', (t) => {
+  for (const value of ['-1', 'abc', 'NaN', 'Infinity', '-Infinity', '1e400', '', 'true']) {
+    const err = parseError({ l2: value });
+    t.is(err.code, ErrorCode.INVALID_HYPERPARAMETER, value);
+    t.true(err.message.includes(`l2 must be a number >= 0`), value);
+    t.true(err.message.includes(`got '`), value);
+  }
+  t.is(parseHyperparameters({ l2: '0' }).hyperparameters.l2, 0);
+});
+
+test('feature_dim is auto or a positive integer', (t) => {
+  t.is(parseHyperparameters({ feature_dim: 'auto' }).hyperparameters.featureDim, undefined);
+  t.is(parseHyperparameters({ feature_dim: '"AUTO"' }).hyperparameters.featureDim, undefined);
+  t.is(parseHyperparameters({ feature_dim: '7' }).hyperparameters.featureDim, 7);
+  for (const value of ['0', '-3', '2.5', 'seven']) {
+    const err = parseError({ feature_dim: value });
+    t.is(err.code, ErrorCode.INVALID_HYPERPARAMETER, value);
+    t.regex(err.message, /feature_dim must be auto or a positive integer/);
+  }
+});
+
+test('predictor_type must be regressor', (t) => {
+  t.deepEqual(parseHyperparameters({ predictor_type: 'regressor' }).warnings, []);
+  t.notThrows(() => parseHyperparameters({ predictor_type: 'Regressor' }));
+  const err = parseError({ predictor_type: 'binary_classifier' });
+  t.is(err.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER);
+  t.regex(err.message, /predictor_type 'binary_classifier' is not supported: this container fits regression only/);
+});
+
+test('loss must be auto or squared_loss', (t) => {
+  t.notThrows(() => parseHyperparameters({ loss: 'auto' }));
+  t.notThrows(() => parseHyperparameters({ loss: 'squared_loss' }));
+  for (const loss of ['absolute_loss', 'huber_loss', 'quantile_loss', 'eps_insensitive_squared_loss']) {
+    const err = parseError({ loss });
+    t.is(err.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER, loss);
+    t.regex(err.message, /only squared loss \(ordinary least squares\) is fitted/);
+  }
+});
+
+test('every SGD-only knob is accepted with a warning', (t) => {
+  for (const knob of SGD_ONLY_KNOBS) {
+    const { hyperparameters, warnings } = parseHyperparameters({ [knob]: '500' });
+    t.deepEqual(hyperparameters, { fitIntercept: true, l2: 0 }, knob);
+    t.deepEqual(warnings, [`${knob}=500 ignored: the least-squares solution is computed exactly, no SGD`]);
+  }
+});
+
+test('SGD-only knobs tolerate any scalar value', (t) => {
+  const { warnings } = parseHyperparameters({ optimizer: 'adam', normalize_data: true, learning_rate: 'auto' });
+  t.is(warnings.length, 3);
+});
+
+test('wd and l1 are accepted at auto or 0 and rejected otherwise', (t) => {
+  for (const knob of ['wd', 'l1']) {
+    for (const value of ['auto', '0', '0.0', 0]) {
+      const { warnings } = parseHyperparameters({ [knob]: value });
+      t.is(warnings.length, 1, `${knob}=${value}`);
+      t.true(warnings[0].startsWith(`${knob}=${value} ignored`));
+    }
+    const err = parseError({ [knob]: '0.1' });
+    t.is(err.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER);
+    t.regex(err.message, new RegExp(`${knob}=0\\.1 is not supported: .*use l2 for a ridge`));
+  }
+});
+
+test('knobs for other losses and for classifiers are rejected', (t) => {
+  for (const knob of ['huber_delta', 'quantile', 'loss_insensitivity']) {
+    const err = parseError({ [knob]: '0.5' });
+    t.is(err.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER, knob);
+    t.regex(err.message, /only squared loss/);
+  }
+  for (const knob of ['target_recall', 'num_classes', 'f_beta', 'binary_classifier_model_selection_criteria']) {
+    const err = parseError({ [knob]: '3' });
+    t.is(err.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER, knob);
+    t.regex(err.message, /regression only/);
+  }
+});
+
+test('an unknown name gets a did-you-mean and the supported list', (t) => {
+  const err = parseError({ fit_intercep: 'true' });
+  t.is(err.code, ErrorCode.UNKNOWN_HYPERPARAMETER);
+  t.is(
+    err.message,
+    "hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
+      'supported: fit_intercept, use_bias, l2, feature_dim, predictor_type, loss)',
+  );
+  t.regex(parseError({ Epochs: '3' }).message, /did you mean 'epochs'\?/);
+  t.regex(parseError({ 'mini-batch-size': '3' }).message, /did you mean 'mini_batch_size'\?/);
+  t.notRegex(parseError({ colour: 'red' }).message, /did you mean/);
+});
+
+test('all problems are reported together, under the first problem code', (t) => {
+  const err = parseError({ fit_intercep: 'true', fit_intercept: 'yes', l2: '-1' });
+  t.is(err.code, ErrorCode.UNKNOWN_HYPERPARAMETER);
+  t.is(
+    err.message,
+    "3 problems in hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
+      'supported: fit_intercept, use_bias, l2, feature_dim, predictor_type, loss); ' +
+      "fit_intercept must be true or false, got 'yes'; " +
+      "l2 must be a number >= 0 (0 means no penalty), got '-1'",
+  );
+});
+
+test('the supported list is given once however many names are unknown', (t) => {
+  const err = parseError({ alpha: '1', beta: '2' });
+  t.is(err.message.split('supported:').length, 2);
+});
+
+test('a flood of problems is summarised within one failure line', (t) => {
+  const raw = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`unknown_knob_${i}`, 'x'.repeat(2500)]));
+  const err = parseError(raw);
+  t.true(err.message.length <= 900, String(err.message.length));
+  t.regex(err.message, /^60 problems in hyperparameters\.json: .*; and \d+ more$/);
+  const line = failureLine(err);
+  t.false(line.includes('\n'));
+  t.true(line.startsWith('UNKNOWN_HYPERPARAMETER: 60 problems'));
+});
+
+test('SageMaker and tuner entries are ignored', (t) => {
+  const parsed = parseHyperparameters({
+    _tuning_objective_metric: 'validation:mse',
+    sagemaker_program: 'train.py',
+    sagemaker_submit_directory: 's3://bucket/code',
+    sagemaker_estimator_class_name: '"Estimator"',
+  });
+  t.deepEqual(parsed, { hyperparameters: { fitIntercept: true, l2: 0 }, warnings: [] });
+});
+
+test('values that are not scalars are rejected', (t) => {
+  const err = parseError({ l2: [1, 2] });
+  t.is(err.code, ErrorCode.INVALID_HYPERPARAMETER);
+  t.regex(err.message, /l2 must be a string, number or boolean, got \[1,2\]/);
+});
+
+test('a top level that is not an object is an invalid config', (t) => {
+  t.is(parseError(['l2', '1']).code, ErrorCode.INVALID_CONFIG);
+  t.is(parseError('l2=1').code, ErrorCode.INVALID_CONFIG);
+});
+
+async function mlTree(t: { teardown(fn: () => Promise<void>): void }, hyperparameters?: string) {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'linear-hp-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const paths = mlPaths(root);
+  if (hyperparameters !== undefined) {
+    await mkdir(path.dirname(paths.config.hyperparameters), { recursive: true });
+    await writeFile(paths.config.hyperparameters, hyperparameters);
+  }
+  return paths;
+}
+
+test('readHyperparameters reads the file SageMaker writes', async (t) => {
+  const paths = await mlTree(t, JSON.stringify({ fit_intercept: 'False', l2: '0.25', epochs: '15' }));
+  const { hyperparameters, warnings } = await readHyperparameters(paths);
+  t.deepEqual(hyperparameters, { fitIntercept: false, l2: 0.25 });
+  t.is(warnings.length, 1);
+});
+
+test('readHyperparameters gives the defaults when the file is missing', async (t) => {
+  const paths = await mlTree(t);
+  t.deepEqual(await readHyperparameters(paths), { hyperparameters: { fitIntercept: true, l2: 0 }, warnings: [] });
+});
+
+test('readHyperparameters names the file when it is not JSON', async (t) => {
+  const paths = await mlTree(t, '{"l2": "1",}');
+  const err = await t.throwsAsync(readHyperparameters(paths), { instanceOf: LinearError });
+  t.is(err?.code, ErrorCode.INVALID_CONFIG);
+  t.true(err?.message.startsWith(`${paths.config.hyperparameters} is not valid JSON`));
+});

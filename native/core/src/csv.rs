@@ -1,0 +1,535 @@
+//! Streaming CSV to f64 rows. Bytes arrive in arbitrary chunks (a file read,
+//! a pipe, an HTTP body); a line cut by a chunk boundary is carried over. The
+//! first non-blank line of each source is a header when none of its cells is a
+//! number. Complete lines are parsed on several threads, in order.
+
+use crate::error::{CoreError, Location};
+use memchr::{memchr, memchr_iter, memrchr};
+
+/// Which row widths a channel accepts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Width {
+    /// Whatever the first data row has (training without `feature_dim`).
+    Any,
+    Exactly(usize),
+    /// `p` features, or `p + 1` columns with the label first (scoring).
+    FeaturesOrLabelled(usize),
+}
+
+/// What one source (file or body) contained.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SourceSummary {
+    pub rows: u64,
+    pub had_header: bool,
+    /// No non-blank line at all.
+    pub empty: bool,
+}
+
+/// Below this many bytes a chunk is parsed on the calling thread.
+const PARALLEL_MIN_BYTES: usize = 1 << 18;
+
+enum CellError {
+    NonNumeric { column: usize, text: String },
+    NonFinite { column: usize, text: String },
+    Missing { column: usize },
+    Width { got: usize },
+}
+
+#[derive(Debug)]
+pub struct CsvReader {
+    rule: Width,
+    width: Option<usize>,
+    header: Option<(String, Vec<String>)>,
+    threads: usize,
+    source: String,
+    line: u64,
+    carry: Vec<u8>,
+    awaiting_first_line: bool,
+    summary: SourceSummary,
+}
+
+impl CsvReader {
+    pub fn new(rule: Width, threads: usize) -> Self {
+        CsvReader {
+            rule,
+            width: match rule {
+                Width::Exactly(w) => Some(w),
+                _ => None,
+            },
+            header: None,
+            threads: threads.max(1),
+            source: String::new(),
+            line: 0,
+            carry: Vec::new(),
+            awaiting_first_line: true,
+            summary: SourceSummary::default(),
+        }
+    }
+
+    /// Columns per row, once the first data row (or the rule) fixed it.
+    pub fn width(&self) -> Option<usize> {
+        self.width
+    }
+
+    /// Names from the first header row seen, if any.
+    pub fn header(&self) -> Option<&[String]> {
+        self.header.as_ref().map(|(_, names)| names.as_slice())
+    }
+
+    pub fn begin_source(&mut self, name: &str) {
+        self.source = name.to_string();
+        self.line = 0;
+        self.carry.clear();
+        self.awaiting_first_line = true;
+        self.summary = SourceSummary::default();
+    }
+
+    /// Parses every complete line in `bytes`, appending row-major values to `out`.
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        if !self.carry.is_empty() {
+            match memchr(b'\n', bytes) {
+                None => {
+                    self.carry.extend_from_slice(bytes);
+                    return Ok(());
+                }
+                Some(end) => {
+                    let mut line = std::mem::take(&mut self.carry);
+                    line.extend_from_slice(&bytes[..end]);
+                    self.take_line(&line, out)?;
+                    bytes = &bytes[end + 1..];
+                }
+            }
+        }
+        let complete = match memrchr(b'\n', bytes) {
+            None => {
+                self.carry.extend_from_slice(bytes);
+                return Ok(());
+            }
+            Some(last) => {
+                self.carry.extend_from_slice(&bytes[last + 1..]);
+                &bytes[..=last]
+            }
+        };
+        self.take_lines(complete, out)
+    }
+
+    /// Ends the current source: its last line may lack a newline.
+    pub fn end_source(&mut self, out: &mut Vec<f64>) -> Result<SourceSummary, CoreError> {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.take_line(&line, out)?;
+        }
+        let mut summary = self.summary;
+        summary.empty = self.awaiting_first_line;
+        self.summary = SourceSummary::default();
+        self.line = 0;
+        Ok(summary)
+    }
+
+    fn at(&self, line: u64) -> Location {
+        Location { source: self.source.clone(), line }
+    }
+
+    /// Complete lines (each ending in '\n'): a serial prefix until the header
+    /// question and the width are settled, then the bulk, in parallel.
+    fn take_lines(&mut self, mut bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        while !bytes.is_empty() && (self.awaiting_first_line || self.width.is_none()) {
+            let end = memchr(b'\n', bytes).unwrap_or(bytes.len() - 1);
+            self.take_line(&bytes[..end], out)?;
+            bytes = &bytes[end + 1..];
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let width = self.width.expect("width is settled before the bulk");
+        let parts = split_at_lines(bytes, if bytes.len() < PARALLEL_MIN_BYTES { 1 } else { self.threads });
+        let results: Vec<(Vec<f64>, u64, Result<(), (u64, CellError)>)> = if parts.len() == 1 {
+            vec![parse_lines(parts[0], width)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = parts.iter().map(|part| scope.spawn(move || parse_lines(part, width))).collect();
+                handles.into_iter().map(|h| h.join().expect("parser thread panicked")).collect()
+            })
+        };
+        for (values, lines, outcome) in results {
+            let before = out.len();
+            out.extend_from_slice(&values);
+            self.summary.rows += ((out.len() - before) / width) as u64;
+            if let Err((index, cell)) = outcome {
+                return Err(self.cell_error(self.line + index + 1, cell, width));
+            }
+            self.line += lines;
+        }
+        Ok(())
+    }
+
+    fn take_line(&mut self, line: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        self.line += 1;
+        if is_blank(line) {
+            return Ok(());
+        }
+        if self.awaiting_first_line {
+            self.awaiting_first_line = false;
+            if let Some(names) = header_names(line) {
+                self.summary.had_header = true;
+                return self.record_header(names);
+            }
+        }
+        match self.width {
+            Some(_) => self.take_line_with_width(line, out),
+            None => {
+                let width = count_cells(line);
+                let accepted = match self.rule {
+                    Width::Any => true,
+                    Width::Exactly(w) => w == width,
+                    Width::FeaturesOrLabelled(p) => width == p || width == p + 1,
+                };
+                if !accepted {
+                    return Err(self.width_error(self.line, width, width));
+                }
+                if let Some((_, names)) = &self.header {
+                    if names.len() != width {
+                        return Err(self.header_width_error(names.len(), width));
+                    }
+                }
+                self.width = Some(width);
+                self.take_line_with_width(line, out)
+            }
+        }
+    }
+
+    fn take_line_with_width(&mut self, line: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        let width = self.width.expect("width is settled");
+        match parse_row(line, width, out) {
+            Ok(()) => {
+                self.summary.rows += 1;
+                Ok(())
+            }
+            Err(cell) => Err(self.cell_error(self.line, cell, width)),
+        }
+    }
+
+    fn record_header(&mut self, names: Vec<String>) -> Result<(), CoreError> {
+        if let Some(width) = self.width {
+            if names.len() != width {
+                return Err(self.header_width_error(names.len(), width));
+            }
+        }
+        match &self.header {
+            None => {
+                self.header = Some((self.source.clone(), names));
+                Ok(())
+            }
+            Some((first, known)) if *known != names => Err(CoreError::HeaderMismatch {
+                source: self.source.clone(),
+                detail: format!(
+                    "its header ({}) differs from the header of {first} ({}); every file of a channel needs the same columns in the same order",
+                    names.join(","),
+                    known.join(",")
+                ),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn header_width_error(&self, names: usize, width: usize) -> CoreError {
+        CoreError::HeaderMismatch {
+            source: self.source.clone(),
+            detail: format!("the header has {names} names but the rows have {width} columns; give one name per column"),
+        }
+    }
+
+    fn width_error(&self, line: u64, expected: usize, got: usize) -> CoreError {
+        match self.rule {
+            Width::FeaturesOrLabelled(p) => CoreError::FeatureCountMismatch { at: self.at(line), features: p, got },
+            Width::Exactly(w) => CoreError::RaggedRow { at: self.at(line), expected: w, got },
+            Width::Any => CoreError::RaggedRow { at: self.at(line), expected, got },
+        }
+    }
+
+    fn cell_error(&self, line: u64, cell: CellError, width: usize) -> CoreError {
+        let at = self.at(line);
+        match cell {
+            CellError::NonNumeric { column, text } => CoreError::NonNumeric { at, column, text },
+            CellError::NonFinite { column, text } => CoreError::NonFinite { at, column, text },
+            CellError::Missing { column } => CoreError::MissingValue { at, column },
+            CellError::Width { got } => match self.rule {
+                Width::FeaturesOrLabelled(p) if got != p && got != p + 1 => {
+                    CoreError::FeatureCountMismatch { at, features: p, got }
+                }
+                _ => CoreError::RaggedRow { at, expected: width, got },
+            },
+        }
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| b.is_ascii_whitespace())
+}
+
+/// Splits complete lines into up to `parts` pieces, each ending at a newline.
+fn split_at_lines(bytes: &[u8], parts: usize) -> Vec<&[u8]> {
+    let mut pieces = Vec::with_capacity(parts);
+    let mut rest = bytes;
+    for remaining in (1..=parts).rev() {
+        if remaining == 1 || rest.is_empty() {
+            break;
+        }
+        let target = rest.len() / remaining;
+        match memchr(b'\n', &rest[target..]) {
+            Some(offset) => {
+                let (head, tail) = rest.split_at(target + offset + 1);
+                pieces.push(head);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
+/// Parses complete lines; on error returns the 0-based index of the bad line.
+fn parse_lines(bytes: &[u8], width: usize) -> (Vec<f64>, u64, Result<(), (u64, CellError)>) {
+    let mut values = Vec::with_capacity(bytes.len() / 4);
+    let mut start = 0;
+    let mut lines = 0u64;
+    for end in memchr_iter(b'\n', bytes) {
+        let line = &bytes[start..end];
+        start = end + 1;
+        if !is_blank(line) {
+            if let Err(cell) = parse_row(line, width, &mut values) {
+                return (values, lines, Err((lines, cell)));
+            }
+        }
+        lines += 1;
+    }
+    (values, lines, Ok(()))
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+fn unquote(s: &[u8]) -> &[u8] {
+    match s {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => s,
+    }
+}
+
+fn count_cells(line: &[u8]) -> usize {
+    memchr_iter(b',', line).count() + 1
+}
+
+fn cell_text(line: &[u8], start: usize) -> String {
+    let end = memchr(b',', &line[start..]).map_or(line.len(), |e| start + e);
+    String::from_utf8_lossy(unquote(trim(&line[start..end]))).into_owned()
+}
+
+/// Parses one data row of exactly `width` cells into `out` (nothing is
+/// appended on error).
+fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellError> {
+    let line = match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    };
+    let before = out.len();
+    let fail = |out: &mut Vec<f64>, e: CellError| {
+        out.truncate(before);
+        Err(e)
+    };
+    let len = line.len();
+    let mut pos = 0;
+    let mut column = 0;
+    loop {
+        while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
+            pos += 1;
+        }
+        let start = pos;
+        if column == width {
+            return fail(out, CellError::Width { got: width + count_cells(&line[start..]) });
+        }
+        column += 1;
+        let quoted = pos < len && line[pos] == b'"';
+        if quoted {
+            pos += 1;
+        }
+        match fast_float2::parse_partial::<f64, _>(&line[pos..]) {
+            Ok((value, used)) if used > 0 => {
+                pos += used;
+                if quoted && pos < len && line[pos] == b'"' {
+                    pos += 1;
+                }
+                while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
+                    pos += 1;
+                }
+                if pos < len && line[pos] != b',' {
+                    return fail(out, CellError::NonNumeric { column, text: cell_text(line, start) });
+                }
+                if !value.is_finite() {
+                    return fail(out, CellError::NonFinite { column, text: cell_text(line, start) });
+                }
+                out.push(value);
+                if pos >= len {
+                    break;
+                }
+                pos += 1;
+            }
+            _ => {
+                let text = cell_text(line, start);
+                if text.is_empty() {
+                    if column == 1 && pos >= len {
+                        break;
+                    }
+                    return fail(out, CellError::Missing { column });
+                }
+                return fail(out, CellError::NonNumeric { column, text });
+            }
+        }
+    }
+    if column != width {
+        return fail(out, CellError::Width { got: column });
+    }
+    Ok(())
+}
+
+fn is_number(cell: &[u8]) -> bool {
+    matches!(fast_float2::parse_partial::<f64, _>(cell), Ok((_, used)) if used == cell.len() && used > 0)
+}
+
+/// The names of a header row: a first line none of whose cells is a number.
+fn header_names(line: &[u8]) -> Option<Vec<String>> {
+    let cells: Vec<&[u8]> = line.split(|&b| b == b',').map(|c| unquote(trim(c))).collect();
+    if cells.iter().any(|c| is_number(c)) {
+        return None;
+    }
+    Some(
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = String::from_utf8_lossy(c).trim().to_string();
+                if name.is_empty() {
+                    format!("column{}", i + 1)
+                } else {
+                    name
+                }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(chunks: &[&[u8]], rule: Width) -> Result<(Vec<f64>, CsvReader), CoreError> {
+        let mut reader = CsvReader::new(rule, 2);
+        let mut out = Vec::new();
+        reader.begin_source("data.csv");
+        for chunk in chunks {
+            reader.push(chunk, &mut out)?;
+        }
+        reader.end_source(&mut out)?;
+        Ok((out, reader))
+    }
+
+    #[test]
+    fn rows_survive_any_chunking() {
+        let text = b"y,x1,x2\r\n1,2,3\n4.5, -5e-1 ,\"6\"\n\n7,8,9";
+        let (whole, reader) = read_all(&[text], Width::Any).unwrap();
+        assert_eq!(whole, vec![1.0, 2.0, 3.0, 4.5, -0.5, 6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(reader.header().unwrap(), ["y", "x1", "x2"]);
+        for size in 1..text.len() {
+            let chunks: Vec<&[u8]> = text.chunks(size).collect();
+            assert_eq!(read_all(&chunks, Width::Any).unwrap().0, whole, "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn parallel_parse_matches_serial_and_reports_the_right_line() {
+        let mut text = String::new();
+        for i in 0..60_000 {
+            text.push_str(&format!("{},{}.25,{}\n", i, i * 3, i % 7));
+        }
+        let (values, _) = read_all(&[text.as_bytes()], Width::Any).unwrap();
+        assert_eq!(values.len(), 180_000);
+        assert_eq!(values[3 * 59_999 + 1], 59_999.0 * 3.0 + 0.25);
+        let bad = text.replacen("45000,135000.25", "45000,oops", 1);
+        let err = read_all(&[bad.as_bytes()], Width::Any).unwrap_err();
+        assert_eq!(err.code(), "NON_NUMERIC_VALUE");
+        assert!(err.to_string().starts_with("data.csv line 45001, column 2: 'oops'"), "{err}");
+    }
+
+    #[test]
+    fn bad_cells_name_line_and_column() {
+        let cases: [(&[u8], &str, &str); 7] = [
+            (b"1,2\n3,abc\n", "NON_NUMERIC_VALUE", "line 2, column 2: 'abc'"),
+            (b"1,2\n3,4x\n", "NON_NUMERIC_VALUE", "'4x'"),
+            (b"1,2\nNaN,4\n", "NON_FINITE_VALUE", "line 2, column 1: 'NaN'"),
+            (b"1,2\n3,inf\n", "NON_FINITE_VALUE", "'inf'"),
+            (b"1,2\n3,\n", "MISSING_VALUE", "line 2, column 2"),
+            (b"1,2\n3,4,5\n", "RAGGED_ROW", "has 3 columns but earlier rows have 2"),
+            (b"1,2\n3\n", "RAGGED_ROW", "has 1 columns"),
+        ];
+        for (text, code, needle) in cases {
+            let err = read_all(&[text], Width::Any).unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+            assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn scoring_accepts_features_or_labelled_rows() {
+        let (values, reader) = read_all(&[b"10.0\n"], Width::FeaturesOrLabelled(1)).unwrap();
+        assert_eq!((values, reader.width()), (vec![10.0], Some(1)));
+        let (_, reader) = read_all(&[b"31,10\n"], Width::FeaturesOrLabelled(1)).unwrap();
+        assert_eq!(reader.width(), Some(2));
+        let err = read_all(&[b"1,2,3\n"], Width::FeaturesOrLabelled(1)).unwrap_err();
+        assert_eq!(err.code(), "FEATURE_COUNT_MISMATCH");
+    }
+
+    #[test]
+    fn headers_must_agree_with_rows_and_each_other() {
+        let err = read_all(&[b"y,x\n1,2,3\n"], Width::Any).unwrap_err();
+        assert_eq!(err.code(), "HEADER_MISMATCH");
+        let mut reader = CsvReader::new(Width::Any, 1);
+        let mut out = Vec::new();
+        reader.begin_source("a.csv");
+        reader.push(b"y,x\n1,2\n", &mut out).unwrap();
+        reader.end_source(&mut out).unwrap();
+        reader.begin_source("b.csv");
+        let err = reader.push(b"y,z\n1,2\n", &mut out).unwrap_err();
+        assert!(err.to_string().contains("differs from the header of a.csv"), "{err}");
+    }
+
+    #[test]
+    fn header_only_and_empty_sources_are_summarised() {
+        let mut reader = CsvReader::new(Width::Any, 1);
+        let mut out = Vec::new();
+        reader.begin_source("h.csv");
+        reader.push(b"y,x\n", &mut out).unwrap();
+        let s = reader.end_source(&mut out).unwrap();
+        assert_eq!(s, SourceSummary { rows: 0, had_header: true, empty: false });
+        reader.begin_source("e.csv");
+        reader.push(b"\n\n", &mut out).unwrap();
+        assert!(reader.end_source(&mut out).unwrap().empty);
+    }
+}

@@ -1,0 +1,225 @@
+//! Orchestration: one fast f64 pass, and a double-double pass where f64
+//! cannot certify the answer. Small data (up to [`RETAIN_VALUES`] values) is
+//! kept in memory and always gets the extended pass, which costs little
+//! there; larger data gets it only when the estimated error of the f64
+//! solution exceeds [`ERROR_TARGET`], and then the caller streams it again.
+
+use crate::accumulate::{Accumulator, Design};
+use crate::csv::{CsvReader, SourceSummary, Width};
+use crate::dd::Dd;
+use crate::error::CoreError;
+use crate::solve::{solve, Fit, Precision};
+
+/// Raw values kept in memory for an extended pass without re-reading.
+pub const RETAIN_VALUES: usize = 1 << 20;
+/// Largest relative coefficient error accepted from the f64 pass.
+pub const ERROR_TARGET: f64 = 1e-12;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitOptions {
+    pub fit_intercept: bool,
+    /// Ridge penalty alpha >= 0 on the slopes.
+    pub l2: f64,
+}
+
+impl FitOptions {
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
+            return Err(CoreError::InvalidArgument(format!("l2 must be a finite number >= 0, got {}", self.l2)));
+        }
+        Ok(())
+    }
+}
+
+fn accepts_double(fit: &Fit) -> bool {
+    fit.estimated_error <= ERROR_TARGET
+}
+
+fn fit_extended(design: Design, l2: f64, center: Vec<f64>, raw: &[f64], threads: usize) -> Result<Fit, CoreError> {
+    let mut acc = Accumulator::<Dd>::with_center(design, threads, center);
+    acc.push_rows(raw);
+    solve(&acc.finish(), l2, Precision::Extended)
+}
+
+/// Fits in-memory data: `x` row-major `rows x features`, `y` one per row.
+pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, threads: usize) -> Result<Fit, CoreError> {
+    options.validate()?;
+    if x.len() != y.len() * features {
+        return Err(CoreError::InvalidArgument(format!(
+            "x has {} values, which is not {} rows x {features} features",
+            x.len(),
+            y.len()
+        )));
+    }
+    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::NonFiniteInput { array: "y", row: i, column: 0, value: y[i] });
+    }
+    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::NonFiniteInput { array: "x", row: i / features.max(1), column: i % features.max(1), value: x[i] });
+    }
+    let design = Design { features, fit_intercept: options.fit_intercept };
+    if design.parameters() == 0 {
+        return Err(CoreError::InvalidArgument("no features and no intercept: there is nothing to fit".into()));
+    }
+    // Interleave [y, x] a slab at a time so memory stays bounded.
+    const SLAB_ROWS: usize = 1 << 14;
+    let width = design.width();
+    let each_slab = |visit: &mut dyn FnMut(&[f64])| {
+        let mut raw = Vec::with_capacity(SLAB_ROWS.min(y.len()) * width);
+        for start in (0..y.len()).step_by(SLAB_ROWS) {
+            raw.clear();
+            for i in start..(start + SLAB_ROWS).min(y.len()) {
+                raw.push(y[i]);
+                raw.extend_from_slice(&x[i * features..(i + 1) * features]);
+            }
+            visit(&raw);
+        }
+    };
+    let mut double = Accumulator::<f64>::new(design, threads);
+    each_slab(&mut |slab| double.push_rows(slab));
+    let factor = double.finish();
+    let fit = solve(&factor, options.l2, Precision::Double)?;
+    let small = y.len() * width <= RETAIN_VALUES;
+    if !small && accepts_double(&fit) {
+        return Ok(fit);
+    }
+    let mut extended = Accumulator::<Dd>::with_center(design, threads, factor.center);
+    each_slab(&mut |slab| extended.push_rows(slab));
+    solve(&extended.finish(), options.l2, Precision::Extended)
+}
+
+/// Fits CSV bytes streamed source by source (files, pipes), label first.
+/// `finish` answers `None` when a second, extended pass over the same
+/// sources is needed: call `start_second_pass` and stream them again.
+pub struct StreamingFit {
+    options: FitOptions,
+    expected_features: Option<usize>,
+    threads: usize,
+    reader: CsvReader,
+    rows: Vec<f64>,
+    double: Option<Accumulator<f64>>,
+    extended: Option<Accumulator<Dd>>,
+    retained: Option<Vec<f64>>,
+    design: Option<Design>,
+    center: Option<Vec<f64>>,
+}
+
+impl StreamingFit {
+    pub fn new(options: FitOptions, expected_features: Option<usize>, threads: usize) -> Result<Self, CoreError> {
+        options.validate()?;
+        Ok(StreamingFit {
+            options,
+            expected_features,
+            threads,
+            reader: Self::reader(expected_features, threads),
+            rows: Vec::new(),
+            double: None,
+            extended: None,
+            retained: Some(Vec::new()),
+            design: None,
+            center: None,
+        })
+    }
+
+    fn reader(expected_features: Option<usize>, threads: usize) -> CsvReader {
+        CsvReader::new(expected_features.map_or(Width::Any, |p| Width::Exactly(p + 1)), threads)
+    }
+
+    pub fn begin_source(&mut self, name: &str) {
+        self.reader.begin_source(name);
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), CoreError> {
+        self.rows.clear();
+        self.reader.push(bytes, &mut self.rows)?;
+        self.consume()
+    }
+
+    pub fn end_source(&mut self) -> Result<SourceSummary, CoreError> {
+        self.rows.clear();
+        let summary = self.reader.end_source(&mut self.rows)?;
+        self.consume()?;
+        Ok(summary)
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.extended.as_ref().map_or_else(|| self.double.as_ref().map_or(0, |a| a.rows()), |a| a.rows())
+    }
+
+    /// Header names of the features (label excluded), or x1..xp.
+    pub fn feature_names(&self) -> Vec<String> {
+        let features = self.design.map_or(0, |d| d.features);
+        match self.reader.header() {
+            Some(names) if names.len() == features + 1 => names[1..].to_vec(),
+            _ => (1..=features).map(|i| format!("x{i}")).collect(),
+        }
+    }
+
+    pub fn label_name(&self) -> String {
+        self.reader.header().and_then(|names| names.first().cloned()).unwrap_or_else(|| "y".into())
+    }
+
+    /// Whether the feature names came from a header row.
+    pub fn has_header(&self) -> bool {
+        self.reader.header().is_some()
+    }
+
+    fn consume(&mut self) -> Result<(), CoreError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        if self.design.is_none() {
+            let width = self.reader.width().expect("rows imply a width");
+            let design = Design { features: width - 1, fit_intercept: self.options.fit_intercept };
+            if design.parameters() == 0 {
+                return Err(CoreError::InvalidArgument(
+                    "rows have only a label column and fit_intercept is false: there is nothing to fit; add feature columns after the label".into(),
+                ));
+            }
+            self.design = Some(design);
+            self.double = Some(Accumulator::new(design, self.threads));
+        }
+        if let Some(extended) = self.extended.as_mut() {
+            extended.push_rows(&self.rows);
+            return Ok(());
+        }
+        self.double.as_mut().expect("design implies an accumulator").push_rows(&self.rows);
+        if let Some(kept) = self.retained.as_mut() {
+            if kept.len() + self.rows.len() <= RETAIN_VALUES {
+                kept.extend_from_slice(&self.rows);
+            } else {
+                self.retained = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// The fit, or `None` when the sources must be streamed once more.
+    pub fn finish(&mut self) -> Result<Option<Fit>, CoreError> {
+        let l2 = self.options.l2;
+        if let Some(extended) = self.extended.take() {
+            return solve(&extended.finish(), l2, Precision::Extended).map(Some);
+        }
+        let Some(double) = self.double.take() else {
+            return Err(CoreError::TooFewRows { rows: 0, parameters: 1 + self.expected_features.unwrap_or(0) });
+        };
+        let factor = double.finish();
+        let design = factor.design;
+        let fit = solve(&factor, l2, Precision::Double)?;
+        if let Some(raw) = self.retained.take() {
+            return fit_extended(design, l2, factor.center, &raw, self.threads).map(Some);
+        }
+        if accepts_double(&fit) {
+            return Ok(Some(fit));
+        }
+        self.center = Some(factor.center);
+        Ok(None)
+    }
+
+    pub fn start_second_pass(&mut self) {
+        let design = self.design.expect("a first pass came before");
+        let center = self.center.take().expect("finish asked for a second pass");
+        self.reader = Self::reader(Some(design.features), self.threads);
+        self.extended = Some(Accumulator::with_center(design, self.threads, center));
+    }
+}

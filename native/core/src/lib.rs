@@ -1,0 +1,23 @@
+//! linear_core: exact, streaming least squares without any N-API types.
+//!
+//! Flow: [`csv`] turns bytes into f64 rows, [`accumulate`] folds rows into a
+//! [`tsqr`] factor (in f64, or in [`dd`] double-double when f64 cannot certify
+//! the answer), [`solve`] turns the factor into coefficients and statistics,
+//! [`score`] applies a fitted model to new rows.
+
+pub mod accumulate;
+pub mod csv;
+pub mod dd;
+pub mod distributions;
+pub mod error;
+pub mod fit;
+pub mod scalar;
+pub mod score;
+pub mod solve;
+pub mod svd;
+pub mod tsqr;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use error::CoreError;

@@ -1,0 +1,91 @@
+//! The arithmetic the factorisation is generic over: plain `f64` for the fast
+//! pass, [`Dd`] (double-double, ~32 significant digits) for the extended pass.
+
+use crate::dd::Dd;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+pub trait Scalar:
+    Copy
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn to_dd(self) -> Dd;
+    fn sqrt(self) -> Self;
+    fn is_zero(self) -> bool;
+    fn is_negative(self) -> bool;
+    /// `self * a + b`, fused where the representation allows.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+}
+
+impl Scalar for f64 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn to_dd(self) -> Dd {
+        Dd::from(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_zero(self) -> bool {
+        self == 0.0
+    }
+    #[inline(always)]
+    fn is_negative(self) -> bool {
+        self < 0.0
+    }
+    // A plain multiply-add: a software fma would be far slower where the CPU
+    // baseline has no FMA instruction, and the fast pass does not need it.
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self * a + b
+    }
+}
+
+impl Scalar for Dd {
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        Dd::from(x)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.hi + self.lo
+    }
+    #[inline(always)]
+    fn to_dd(self) -> Dd {
+        self
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        Dd::sqrt(self)
+    }
+    #[inline(always)]
+    fn is_zero(self) -> bool {
+        self.hi == 0.0
+    }
+    #[inline(always)]
+    fn is_negative(self) -> bool {
+        self.hi < 0.0
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self * a + b
+    }
+}

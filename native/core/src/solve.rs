@@ -1,0 +1,364 @@
+//! Factor -> model: rank-revealing solve, then the statistics users read.
+//!
+//! The factor R of [X | y] is re-triangularised column by column; a column
+//! whose part orthogonal to the columns before it is below
+//! [`ALIAS_TOLERANCE`] of its norm is aliased (a linear combination of
+//! earlier ones): its coefficient is 0 and flagged, and the rest is solved
+//! without it, as R's `lm` does. Standard errors come from R⁻¹, so they need
+//! no (XᵀX)⁻¹ and lose no digits to squaring the condition number.
+
+use crate::accumulate::{Design, Factor};
+use crate::dd::Dd;
+use crate::distributions::{f_upper_tail, student_t_two_sided};
+use crate::error::CoreError;
+use crate::scalar::Scalar;
+use crate::svd;
+
+/// Relative size below which a column counts as aliased. Loose enough for
+/// NIST's Filip (its weakest column keeps 5e-8 of its norm), tight enough to
+/// catch columns that are sums of others up to rounding (~1e-16).
+pub const ALIAS_TOLERANCE: f64 = 1e-10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// One pass in f64.
+    Double,
+    /// Double-double factorisation (about 32 digits), then rounded.
+    Extended,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Double => "double",
+            Precision::Extended => "extended",
+        }
+    }
+}
+
+/// What serving needs for standard errors and intervals of predictions, in
+/// the shifted basis of [`Fit::center`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inference {
+    /// Design indices (0 = intercept when fitted) of the estimated parameters.
+    pub parameters: Vec<usize>,
+    /// R⁻¹ of the estimated parameters, row-major upper triangle; the
+    /// covariance of the estimates is sigma2 · R⁻¹ R⁻ᵀ.
+    pub covariance_factor: Vec<f64>,
+    pub sigma2: f64,
+    pub df_resid: f64,
+}
+
+/// NaN stands for "not defined here" (e.g. no residual degrees of freedom).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statistics {
+    pub n: u64,
+    pub rank: usize,
+    pub df_model: f64,
+    pub df_resid: f64,
+    pub rss: f64,
+    pub tss: f64,
+    pub r_squared: f64,
+    pub adj_r_squared: f64,
+    pub mse: f64,
+    pub rmse: f64,
+    pub residual_std_error: f64,
+    pub f_statistic: f64,
+    pub f_p_value: f64,
+    pub intercept_std_error: f64,
+    pub intercept_t_value: f64,
+    pub intercept_p_value: f64,
+    pub std_errors: Vec<f64>,
+    pub t_values: Vec<f64>,
+    pub p_values: Vec<f64>,
+    /// 2-norm condition number of the design as given (intercept column included).
+    pub condition_number: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    pub design: Design,
+    pub l2: f64,
+    pub intercept: f64,
+    pub coefficients: Vec<f64>,
+    pub aliased: Vec<bool>,
+    /// Predictions are evaluated in the shifted basis of the fit (see
+    /// `accumulate`): y = c0 + b0' + Σ b_j (x_j - c_j), so offset features
+    /// cancel no digits. `center` holds c1..cp.
+    pub center: Vec<f64>,
+    pub center_label: f64,
+    pub centered_intercept: f64,
+    pub precision: Precision,
+    /// Bound-style estimate of the relative error an f64 factorisation leaves
+    /// in the coefficients: u·r·(κ + κ²·ρ) with κ the column-scaled condition
+    /// number and ρ the relative residual (Golub & Van Loan, LS sensitivity).
+    pub estimated_error: f64,
+    pub statistics: Statistics,
+    /// Absent for ridge fits (l2 > 0) and fits with no residual degrees of freedom.
+    pub inference: Option<Inference>,
+}
+
+/// Solves a factor with ridge penalty `l2` (0 for ordinary least squares).
+pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Result<Fit, CoreError> {
+    let design = factor.design;
+    let lead = usize::from(design.fit_intercept);
+    let q = design.parameters();
+    let k = q + 1;
+    let y = k - 1;
+    let n = factor.rows;
+    if n < q as u64 || n == 0 {
+        return Err(CoreError::TooFewRows { rows: n, parameters: q });
+    }
+    let base = &factor.triangle;
+    let mut work = base.clone();
+    if l2 > 0.0 {
+        // Ridge: append sqrt(l2)·I for the slopes and refactor.
+        let rows = design.features;
+        let mut block = vec![T::default(); rows * k];
+        for s in 0..rows {
+            block[(lead + s) * rows + s] = T::from_f64(l2.sqrt());
+        }
+        work.absorb_in_place(&mut block, rows);
+    }
+    let column_norm = |t: &crate::tsqr::Triangle<T>, j: usize| -> f64 {
+        let mut s = T::default();
+        for i in 0..=j {
+            s = t.get(i, j).mul_add(t.get(i, j), s);
+        }
+        s.sqrt().to_f64()
+    };
+    let norms: Vec<f64> = (0..q).map(|j| column_norm(&work, j)).collect();
+
+    let mut m: Vec<T> = work.entries().to_vec();
+    let at = |i: usize, j: usize| i * k + j;
+    let mut kept: Vec<usize> = Vec::with_capacity(q);
+    for j in 0..q {
+        let r = kept.len();
+        let mut sigma = T::default();
+        for i in (r + 1)..k {
+            sigma = m[at(i, j)].mul_add(m[at(i, j)], sigma);
+        }
+        let x0 = m[at(r, j)];
+        let norm = x0.mul_add(x0, sigma).sqrt();
+        if !(norm.to_f64() > ALIAS_TOLERANCE * norms[j]) {
+            continue;
+        }
+        if !sigma.is_zero() {
+            let beta = if x0.is_negative() { norm } else { -norm };
+            let v0 = x0 - beta;
+            let scale = (beta - x0) / (beta * v0 * v0);
+            for c in (j + 1)..k {
+                let mut dot = v0 * m[at(r, c)];
+                for i in (r + 1)..k {
+                    dot = m[at(i, j)].mul_add(m[at(i, c)], dot);
+                }
+                let w = dot * scale;
+                m[at(r, c)] = m[at(r, c)] - w * v0;
+                for i in (r + 1)..k {
+                    m[at(i, c)] = m[at(i, c)] - w * m[at(i, j)];
+                }
+            }
+            m[at(r, j)] = beta;
+            for i in (r + 1)..k {
+                m[at(i, j)] = T::default();
+            }
+        }
+        kept.push(j);
+    }
+    let rank = kept.len();
+    let rk = |a: usize, b: usize| m[at(a, kept[b])];
+
+    let mut solution = vec![T::default(); rank];
+    for a in (0..rank).rev() {
+        let mut s = m[at(a, y)];
+        for c in (a + 1)..rank {
+            s = s - rk(a, c) * solution[c];
+        }
+        solution[a] = s / rk(a, a);
+    }
+    let mut beta = vec![T::default(); q];
+    for (a, &j) in kept.iter().enumerate() {
+        beta[j] = solution[a];
+    }
+    let mut rss_t = T::default();
+    for i in rank..k {
+        rss_t = m[at(i, y)].mul_add(m[at(i, y)], rss_t);
+    }
+    let fitted_rss = rss_t.to_f64();
+    let rss = if l2 > 0.0 {
+        // The factor's residual includes the penalty: recompute ||[X y][b; -1]||.
+        let mut total = T::default();
+        for i in 0..k {
+            let mut s = -base.get(i, y);
+            for j in i..q {
+                s = base.get(i, j).mul_add(beta[j], s);
+            }
+            total = s.mul_add(s, total);
+        }
+        total.to_f64()
+    } else {
+        fitted_rss
+    };
+    let mut tss_t = T::default();
+    for i in lead..k {
+        tss_t = base.get(i, y).mul_add(base.get(i, y), tss_t);
+    }
+    let tss = tss_t.to_f64();
+
+    let center = &factor.center;
+    let intercept = if design.fit_intercept {
+        let mut acc = Dd::from(center[0]) + beta[0].to_dd();
+        for f in 0..design.features {
+            acc = acc - beta[lead + f].to_dd() * Dd::from(center[f + 1]);
+        }
+        acc.to_f64()
+    } else {
+        0.0
+    };
+    let coefficients: Vec<f64> = (0..design.features).map(|f| beta[lead + f].to_f64()).collect();
+    let aliased: Vec<bool> = (0..design.features).map(|f| !kept.contains(&(lead + f))).collect();
+
+    // Precision estimate on the column-scaled kept triangle.
+    let scaled: Vec<f64> = (0..rank * rank)
+        .map(|e| {
+            let (a, b) = (e / rank, e % rank);
+            if b < a {
+                0.0
+            } else {
+                rk(a, b).to_f64() / norms[kept[b]]
+            }
+        })
+        .collect();
+    let singular = svd::singular_values(&scaled, rank, rank);
+    let kappa = match (singular.first(), singular.last()) {
+        (Some(&max), Some(&min)) if min > 0.0 => max / min,
+        _ => f64::INFINITY,
+    };
+    let scaled_solution = kept
+        .iter()
+        .enumerate()
+        .map(|(a, &j)| (norms[j] * solution[a].to_f64()).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let rho = if fitted_rss == 0.0 {
+        0.0
+    } else {
+        fitted_rss.sqrt() / (singular.first().copied().unwrap_or(0.0) * scaled_solution)
+    };
+    let estimated_error = rank as f64 * f64::EPSILON * (kappa + kappa * kappa * rho);
+
+    // Condition number of the design as given: undo the shift, X = X_s·T.
+    let mut original = vec![0.0; q * q];
+    for i in 0..q {
+        for j in i..q {
+            original[i * q + j] = base.get(i, j).to_f64();
+        }
+        if design.fit_intercept {
+            for f in 0..design.features {
+                original[i * q + lead + f] += center[f + 1] * base.get(i, 0).to_f64();
+            }
+        }
+    }
+    let condition_number = svd::condition_number(&original, q, q);
+
+    let nf = n as f64;
+    let df_resid = nf - rank as f64;
+    let df_model = (rank - lead) as f64;
+    let mse = rss / nf;
+    let r_squared = if tss > 0.0 { 1.0 - rss / tss } else { f64::NAN };
+    let adj_r_squared = if df_resid > 0.0 { 1.0 - (1.0 - r_squared) * (nf - lead as f64) / df_resid } else { f64::NAN };
+    let features = design.features;
+    let mut stats = Statistics {
+        n,
+        rank,
+        df_model,
+        df_resid,
+        rss,
+        tss,
+        r_squared,
+        adj_r_squared,
+        mse,
+        rmse: mse.sqrt(),
+        residual_std_error: f64::NAN,
+        f_statistic: f64::NAN,
+        f_p_value: f64::NAN,
+        intercept_std_error: f64::NAN,
+        intercept_t_value: f64::NAN,
+        intercept_p_value: f64::NAN,
+        std_errors: vec![f64::NAN; features],
+        t_values: vec![f64::NAN; features],
+        p_values: vec![f64::NAN; features],
+        condition_number,
+    };
+    let mut inference = None;
+    if l2 == 0.0 && df_resid > 0.0 {
+        let sigma2 = rss / df_resid;
+        let sigma = sigma2.sqrt();
+        stats.residual_std_error = sigma;
+        if df_model > 0.0 {
+            stats.f_statistic = ((tss - rss) / df_model) / sigma2;
+            stats.f_p_value = f_upper_tail(stats.f_statistic, df_model, df_resid);
+        }
+        // R⁻¹ column by column (upper triangular).
+        let mut inverse = vec![T::default(); rank * rank];
+        for c in 0..rank {
+            for a in (0..=c).rev() {
+                let mut s = if a == c { T::from_f64(1.0) } else { T::default() };
+                for b in (a + 1)..=c {
+                    s = s - rk(a, b) * inverse[b * rank + c];
+                }
+                inverse[a * rank + c] = s / rk(a, a);
+            }
+        }
+        for (a, &j) in kept.iter().enumerate() {
+            let mut s = T::default();
+            for c in a..rank {
+                s = inverse[a * rank + c].mul_add(inverse[a * rank + c], s);
+            }
+            let se = sigma * s.sqrt().to_f64();
+            if j >= lead {
+                let f = j - lead;
+                stats.std_errors[f] = se;
+                stats.t_values[f] = coefficients[f] / se;
+                stats.p_values[f] = student_t_two_sided(stats.t_values[f], df_resid);
+            }
+        }
+        if design.fit_intercept {
+            // Var(b0) = σ²·||R⁻ᵀ v|| with v mapping the shifted parameters to b0.
+            let mut w = vec![T::default(); rank];
+            let mut s2 = T::default();
+            for a in 0..rank {
+                let v = if kept[a] == 0 { 1.0 } else { -center[kept[a] - lead + 1] };
+                let mut s = T::from_f64(v);
+                for c in 0..a {
+                    s = s - rk(c, a) * w[c];
+                }
+                w[a] = s / rk(a, a);
+                s2 = w[a].mul_add(w[a], s2);
+            }
+            stats.intercept_std_error = sigma * s2.sqrt().to_f64();
+            stats.intercept_t_value = intercept / stats.intercept_std_error;
+            stats.intercept_p_value = student_t_two_sided(stats.intercept_t_value, df_resid);
+        }
+        inference = Some(Inference {
+            parameters: kept.clone(),
+            covariance_factor: inverse.iter().map(|x| x.to_f64()).collect(),
+            sigma2,
+            df_resid,
+        });
+    }
+    Ok(Fit {
+        design,
+        l2,
+        intercept,
+        coefficients,
+        aliased,
+        center: center[1..].to_vec(),
+        center_label: center[0],
+        centered_intercept: if design.fit_intercept { beta[0].to_f64() } else { 0.0 },
+        precision,
+        estimated_error,
+        statistics: stats,
+        inference,
+    })
+}

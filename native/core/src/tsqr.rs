@@ -1,0 +1,185 @@
+//! Tall-skinny QR: the upper-triangular factor R of a matrix A (here the
+//! design matrix with the label as its last column, [X | y]) is updated block
+//! by block, so its size is k x k whatever the number of rows. Since
+//! AᵀA = RᵀR, R carries everything least squares needs, and two factors of
+//! disjoint row sets merge by factoring the two R's stacked on each other.
+//!
+//! Each update is a Householder QR of [R; B] that exploits R's triangle: the
+//! reflector for column j touches row j of R and every row of the block.
+
+use crate::scalar::Scalar;
+
+#[derive(Clone, Debug)]
+pub struct Triangle<T> {
+    k: usize,
+    /// Row-major k x k; entries below the diagonal stay zero.
+    r: Vec<T>,
+}
+
+impl<T: Scalar> Triangle<T> {
+    pub fn zeros(k: usize) -> Self {
+        Triangle { k, r: vec![T::default(); k * k] }
+    }
+
+    pub fn from_row_major(k: usize, r: Vec<T>) -> Self {
+        assert_eq!(r.len(), k * k, "a k x k factor needs k*k entries");
+        Triangle { k, r }
+    }
+
+    pub fn size(&self) -> usize {
+        self.k
+    }
+
+    #[inline(always)]
+    pub fn get(&self, i: usize, j: usize) -> T {
+        self.r[i * self.k + j]
+    }
+
+    pub fn set(&mut self, i: usize, j: usize, v: T) {
+        self.r[i * self.k + j] = v;
+    }
+
+    pub fn entries(&self) -> &[T] {
+        &self.r
+    }
+
+    /// Folds `rows` more rows of A into R. `block` is column-major
+    /// (`block[c * rows + i]` is row i, column c) and is overwritten.
+    #[track_caller]
+    pub fn absorb_in_place(&mut self, block: &mut [T], rows: usize) {
+        let k = self.k;
+        assert_eq!(block.len(), rows * k, "block must be rows x k, column-major");
+        if rows == 0 {
+            return;
+        }
+        for j in 0..k {
+            let (head, tail) = block.split_at_mut((j + 1) * rows);
+            let v = &head[j * rows..];
+            let mut sigma = T::default();
+            for &x in v {
+                sigma = x.mul_add(x, sigma);
+            }
+            if sigma.is_zero() {
+                continue;
+            }
+            let x0 = self.r[j * k + j];
+            let norm = x0.mul_add(x0, sigma).sqrt();
+            // beta takes the sign opposite to x0 so that x0 - beta never cancels.
+            let beta = if x0.is_negative() { norm } else { -norm };
+            let v0 = x0 - beta;
+            // H = I - tau w wᵀ with w = [1; v / v0]; scaled so the block column is
+            // used as is: tau' = tau / v0², w' = [v0; v].
+            let scale = (beta - x0) / (beta * v0 * v0);
+            for c in (j + 1)..k {
+                let bc = &mut tail[(c - j - 1) * rows..(c - j) * rows];
+                let mut dot = T::default();
+                for i in 0..rows {
+                    dot = v[i].mul_add(bc[i], dot);
+                }
+                let rjc = self.r[j * k + c];
+                let w = (v0.mul_add(rjc, dot)) * scale;
+                self.r[j * k + c] = rjc - w * v0;
+                for i in 0..rows {
+                    bc[i] = bc[i] - w * v[i];
+                }
+            }
+            self.r[j * k + j] = beta;
+        }
+    }
+
+    /// Merges the factor of another, disjoint set of rows into this one.
+    #[track_caller]
+    pub fn merge(&mut self, other: &Triangle<T>) {
+        assert_eq!(self.k, other.k, "factors of different widths cannot merge");
+        let k = self.k;
+        let mut block = vec![T::default(); k * k];
+        for i in 0..k {
+            for j in i..k {
+                block[j * k + i] = other.r[i * k + j];
+            }
+        }
+        self.absorb_in_place(&mut block, k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Lcg;
+
+    fn gram_of_rows(rows: &[Vec<f64>], k: usize) -> Vec<f64> {
+        let mut g = vec![0.0; k * k];
+        for row in rows {
+            for a in 0..k {
+                for b in 0..k {
+                    g[a * k + b] += row[a] * row[b];
+                }
+            }
+        }
+        g
+    }
+
+    fn gram_of_factor(t: &Triangle<f64>) -> Vec<f64> {
+        let k = t.size();
+        let mut g = vec![0.0; k * k];
+        for a in 0..k {
+            for b in 0..k {
+                g[a * k + b] = (0..k).map(|i| t.get(i, a) * t.get(i, b)).sum();
+            }
+        }
+        g
+    }
+
+    fn absorb_rows(t: &mut Triangle<f64>, rows: &[Vec<f64>]) {
+        let k = t.size();
+        let mut block = vec![0.0; rows.len() * k];
+        for (i, row) in rows.iter().enumerate() {
+            for c in 0..k {
+                block[c * rows.len() + i] = row[c];
+            }
+        }
+        t.absorb_in_place(&mut block, rows.len());
+    }
+
+    #[test]
+    fn factor_reproduces_the_gram_matrix() {
+        let mut rng = Lcg::new(7);
+        for &(n, k) in &[(1, 3), (5, 5), (127, 4), (128, 12), (257, 7)] {
+            let rows: Vec<Vec<f64>> = (0..n).map(|_| (0..k).map(|_| rng.normal()).collect()).collect();
+            let mut t = Triangle::zeros(k);
+            absorb_rows(&mut t, &rows);
+            let (g1, g2) = (gram_of_rows(&rows, k), gram_of_factor(&t));
+            let scale = g1.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            for (a, b) in g1.iter().zip(&g2) {
+                assert!((a - b).abs() <= 1e-12 * scale, "{a} vs {b} (n={n}, k={k})");
+            }
+            for i in 0..k {
+                for j in 0..i {
+                    assert_eq!(t.get(i, j), 0.0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn merging_equals_factoring_everything_at_once() {
+        let mut rng = Lcg::new(11);
+        let k = 6;
+        let rows: Vec<Vec<f64>> = (0..300).map(|_| (0..k).map(|_| rng.normal()).collect()).collect();
+        let mut whole = Triangle::zeros(k);
+        absorb_rows(&mut whole, &rows);
+        let mut left = Triangle::zeros(k);
+        let mut right = Triangle::zeros(k);
+        absorb_rows(&mut left, &rows[..120]);
+        absorb_rows(&mut right, &rows[120..]);
+        left.merge(&right);
+        // R is unique up to the signs of its rows.
+        for i in 0..k {
+            let sign = (whole.get(i, i) * left.get(i, i)).signum();
+            for j in i..k {
+                let (a, b) = (whole.get(i, j), sign * left.get(i, j));
+                assert!((a - b).abs() <= 1e-11 * whole.get(i, i).abs().max(1.0), "R[{i},{j}]: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import type { Dirent, Stats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ErrorCode, LinearError, systemErrorReason } from '../errors';
+import type { MlPaths } from './paths';
+
+/**
+ * Every data file of a File/FastFile channel, or undefined when the channel was
+ * not given. S3 prefixes may arrive as nested folders, so the walk is recursive;
+ * the order is fixed so repeated runs read rows in the same order.
+ */
+export async function listChannelFiles(paths: MlPaths, channel: string): Promise<string[] | undefined> {
+  const root = paths.channel(channel);
+  let rootStats: Stats;
+  try {
+    rootStats = await stat(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw unreadable(root, err);
+  }
+  if (!rootStats.isDirectory()) {
+    throw new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read channel '${channel}': ${root} is not a directory`);
+  }
+  const relativePaths: string[] = [];
+  await collectFiles(root, '', new Set([identity(rootStats)]), relativePaths);
+  // The default sort compares UTF-16 code units, so the order does not depend on the locale.
+  return relativePaths.sort().map((relative) => path.join(root, relative));
+}
+
+/**
+ * Adds the regular files under `dir` to `out`. Symbolic links are followed because
+ * mounts may use them; `ancestors` holds the directories on the current path so a
+ * link back up the tree is not walked forever.
+ */
+async function collectFiles(dir: string, relativeDir: string, ancestors: ReadonlySet<string>, out: string[]) {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw unreadable(dir, err);
+  }
+  for (const entry of entries) {
+    // Hidden entries are tool droppings (.DS_Store, .ipynb_checkpoints), not data.
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    const relative = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`;
+    if (entry.isFile()) {
+      out.push(relative);
+    } else if (entry.isDirectory() || entry.isSymbolicLink()) {
+      const stats = await statEntry(full);
+      if (stats.isFile()) {
+        out.push(relative);
+      } else if (stats.isDirectory() && !ancestors.has(identity(stats))) {
+        await collectFiles(full, relative, new Set([...ancestors, identity(stats)]), out);
+      }
+    }
+  }
+}
+
+async function statEntry(file: string): Promise<Stats> {
+  try {
+    return await stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${file}: it is a symbolic link to a missing file`);
+    }
+    throw unreadable(file, err);
+  }
+}
+
+/** Device and inode: the same directory reached through different links has one identity. */
+function identity(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
+function unreadable(file: string, err: unknown): LinearError {
+  return new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${file}: ${systemErrorReason(err)}`);
+}

@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ErrorCode, LinearError, systemErrorReason } from '../errors';
+import type { MlPaths } from './paths';
+
+/**
+ * Reads one of SageMaker's optional JSON config files. Returns undefined when the
+ * file does not exist, so a bare local run works without any config.
+ */
+export async function readJsonConfig(file: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${file}: ${systemErrorReason(err)}`);
+  }
+  let value: unknown;
+  try {
+    // Editors on Windows may save a byte-order mark, which JSON.parse rejects.
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new LinearError(ErrorCode.INVALID_CONFIG, `${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isJsonObject(value)) {
+    throw new LinearError(ErrorCode.INVALID_CONFIG, `${file} must hold a JSON object, got ${describeJson(value)}`);
+  }
+  return value;
+}
+
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+export interface ResourceConfig {
+  currentHost: string;
+  /** Sorted by SageMaker, so hosts[0] is the same leader on every host. */
+  hosts: string[];
+}
+
+const SINGLE_HOST = 'algo-1';
+
+/** resourceconfig.json; a missing file or field means a single host named like SageMaker's first. */
+export async function readResourceConfig(paths: MlPaths): Promise<ResourceConfig> {
+  const file = paths.config.resource;
+  const raw = await readJsonConfig(file);
+  const invalid = (problem: string) => new LinearError(ErrorCode.INVALID_CONFIG, `${path.basename(file)}: ${problem}`);
+
+  const currentHost = raw?.current_host ?? SINGLE_HOST;
+  if (typeof currentHost !== 'string' || currentHost === '') {
+    throw invalid(`current_host must be a non-empty string, got ${JSON.stringify(currentHost)}`);
+  }
+  const hosts: unknown = raw?.hosts ?? [currentHost];
+  if (!isHostList(hosts)) {
+    throw invalid(`hosts must be a non-empty array of host names, got ${JSON.stringify(hosts)}`);
+  }
+  if (!hosts.includes(currentHost)) {
+    throw invalid(`current_host '${currentHost}' is not one of hosts ${JSON.stringify(hosts)}`);
+  }
+  return { currentHost, hosts };
+}
+
+function isHostList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((h) => typeof h === 'string' && h !== '');
+}
+
+export type InputMode = 'File' | 'Pipe' | 'FastFile';
+
+const INPUT_MODES: readonly InputMode[] = ['File', 'Pipe', 'FastFile'];
+
+export interface ChannelConfig {
+  contentType?: string;
+  inputMode: InputMode;
+}
+
+/** inputdataconfig.json by channel name; a missing file means no declared channels. */
+export async function readInputDataConfig(paths: MlPaths): Promise<Record<string, ChannelConfig>> {
+  const file = paths.config.inputData;
+  const raw = await readJsonConfig(file);
+  const invalid = (problem: string) => new LinearError(ErrorCode.INVALID_CONFIG, `${path.basename(file)}: ${problem}`);
+
+  const channels: Record<string, ChannelConfig> = {};
+  for (const [name, entry] of Object.entries(raw ?? {})) {
+    if (!isJsonObject(entry)) throw invalid(`channel '${name}' must be an object, got ${describeJson(entry)}`);
+    // Local mode and older tooling may omit the mode; File is SageMaker's default.
+    const inputMode = entry.TrainingInputMode ?? 'File';
+    if (!INPUT_MODES.includes(inputMode as InputMode)) {
+      throw invalid(
+        `channel '${name}' has TrainingInputMode ${JSON.stringify(inputMode)}; expected ${INPUT_MODES.join(', ')}`,
+      );
+    }
+    const contentType = entry.ContentType;
+    if (contentType !== undefined && typeof contentType !== 'string') {
+      throw invalid(`channel '${name}' has ContentType ${JSON.stringify(contentType)}; expected a string`);
+    }
+    channels[name] = { inputMode: inputMode as InputMode, ...(contentType === undefined ? {} : { contentType }) };
+  }
+  return channels;
+}
+
+// Gzip types are accepted because compressed CSV is recognised by its magic bytes, not its label.
+const READABLE_MEDIA_TYPES = new Set(['text/csv', 'csv', 'application/x-gzip', 'application/gzip']);
+
+/**
+ * Fails early, before any data is read, when a channel that training reads is
+ * declared in a way this version cannot handle.
+ */
+export function checkTrainingChannelConfig(name: string, cfg: ChannelConfig | undefined): void {
+  if (cfg === undefined) return;
+  if (cfg.inputMode === 'Pipe') {
+    throw new LinearError(
+      ErrorCode.UNSUPPORTED_INPUT_MODE,
+      `channel '${name}' uses Pipe mode, which this version does not read yet; ` +
+        'set TrainingInputMode to File or FastFile',
+    );
+  }
+  if (cfg.contentType === undefined) return;
+
+  const { essence, params } = parseMediaType(cfg.contentType);
+  if (!READABLE_MEDIA_TYPES.has(essence)) {
+    throw new LinearError(
+      ErrorCode.UNSUPPORTED_CONTENT_TYPE,
+      `channel '${name}' has ContentType '${cfg.contentType}'; only CSV (text/csv, optionally gzip-compressed) is read`,
+    );
+  }
+  const labelSize = params.get('label_size');
+  if (labelSize !== undefined && labelSize !== '1') {
+    throw new LinearError(
+      ErrorCode.UNSUPPORTED_CONTENT_TYPE,
+      `channel '${name}' has ContentType '${cfg.contentType}'; training needs exactly one label, ` +
+        `in the first column (label_size=1 or no label_size)`,
+    );
+  }
+}
+
+/** Lower-cased type/subtype plus parameters, so `Text/CSV; Label_Size=1` matches `text/csv`. */
+function parseMediaType(contentType: string): { essence: string; params: Map<string, string> } {
+  const [essence, ...rest] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  const params = new Map<string, string>();
+  for (const param of rest) {
+    const eq = param.indexOf('=');
+    if (eq > 0) params.set(param.slice(0, eq).trim(), param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+  }
+  return { essence, params };
+}
