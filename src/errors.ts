@@ -22,6 +22,8 @@ export const ErrorCode = {
   EMPTY_CHANNEL: 'EMPTY_CHANNEL',
   /** A data file has no bytes (or no bytes after decompression). */
   EMPTY_FILE: 'EMPTY_FILE',
+  /** Every file of a channel has a header row but no data rows. */
+  HEADER_ONLY: 'HEADER_ONLY',
   /** A file or directory cannot be opened or read. */
   UNREADABLE_FILE: 'UNREADABLE_FILE',
   /** A file starts with the gzip magic bytes but does not decompress. */

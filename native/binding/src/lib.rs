@@ -1,0 +1,402 @@
+//! N-API glue for linear_core: `Binding`-shaped objects in, core types out.
+//! Long work runs as `AsyncTask`s on the libuv pool so the JS thread keeps
+//! reading the next chunk; every error crosses as `CODE: message`.
+
+use linear_core::fit::{fit_arrays, FitOptions, StreamingFit};
+use linear_core::score::{ScoreMetrics, Scorer as CoreScorer, ScoringModel};
+use linear_core::solve::Fit;
+use linear_core::CoreError;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn to_napi(error: CoreError) -> Error {
+    Error::new(Status::InvalidArg, format!("{}: {}", error.code(), error))
+}
+
+fn lock<T>(inner: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
+    inner.lock().map_err(|_| Error::new(Status::GenericFailure, "INTERNAL_ERROR: an earlier call failed mid-way".to_string()))
+}
+
+/// How to fit.
+#[napi(object)]
+#[derive(Clone, Copy)]
+pub struct BindingFitOptions {
+    /// Fit an intercept (default true).
+    pub fit_intercept: Option<bool>,
+    /// Ridge penalty alpha >= 0 on the slopes, as scikit-learn's Ridge (default 0).
+    pub l2: Option<f64>,
+}
+
+impl From<BindingFitOptions> for FitOptions {
+    fn from(o: BindingFitOptions) -> Self {
+        FitOptions { fit_intercept: o.fit_intercept.unwrap_or(true), l2: o.l2.unwrap_or(0.0) }
+    }
+}
+
+/// Fit statistics; NaN where a value is not defined (e.g. no residual degrees of freedom).
+#[napi(object)]
+pub struct BindingStatistics {
+    pub n: f64,
+    /// Estimated parameters, intercept included.
+    pub rank: u32,
+    pub df_model: f64,
+    pub df_resid: f64,
+    pub rss: f64,
+    pub tss: f64,
+    pub r_squared: f64,
+    pub adj_r_squared: f64,
+    pub mse: f64,
+    pub rmse: f64,
+    pub residual_std_error: f64,
+    pub f_statistic: f64,
+    pub f_p_value: f64,
+    pub intercept_std_error: f64,
+    pub intercept_t_value: f64,
+    pub intercept_p_value: f64,
+    pub std_errors: Vec<f64>,
+    pub t_values: Vec<f64>,
+    pub p_values: Vec<f64>,
+    /// 2-norm condition number of the design as given, intercept column included.
+    pub condition_number: f64,
+}
+
+/// Covariance of the estimates in the shifted basis: sigma2 · R⁻¹R⁻ᵀ.
+#[napi(object)]
+pub struct BindingInference {
+    /// Design indices (0 = intercept when fitted) of the estimated parameters.
+    pub parameters: Vec<u32>,
+    /// R⁻¹, row-major, rank x rank upper triangle.
+    pub covariance_factor: Vec<f64>,
+    pub sigma2: f64,
+    pub df_resid: f64,
+}
+
+#[napi(object)]
+pub struct BindingFit {
+    pub fit_intercept: bool,
+    pub l2: f64,
+    pub intercept: f64,
+    pub coefficients: Vec<f64>,
+    /// True where a feature is a linear combination of earlier ones (coefficient 0).
+    pub aliased: Vec<bool>,
+    /// Shifts c1..cp of the features; predictions are c0 + b0' + Σ b_j (x_j - c_j).
+    pub center: Vec<f64>,
+    pub center_label: f64,
+    pub centered_intercept: f64,
+    /// "double" (one f64 pass) or "extended" (double-double factorisation).
+    pub precision: String,
+    /// Estimated relative error of the f64 solution (decides the extended pass).
+    pub estimated_error: f64,
+    pub statistics: BindingStatistics,
+    /// Absent for ridge fits and fits without residual degrees of freedom.
+    pub inference: Option<BindingInference>,
+}
+
+impl From<Fit> for BindingFit {
+    fn from(fit: Fit) -> Self {
+        let s = fit.statistics;
+        BindingFit {
+            fit_intercept: fit.design.fit_intercept,
+            l2: fit.l2,
+            intercept: fit.intercept,
+            coefficients: fit.coefficients,
+            aliased: fit.aliased,
+            center: fit.center,
+            center_label: fit.center_label,
+            centered_intercept: fit.centered_intercept,
+            precision: fit.precision.name().to_string(),
+            estimated_error: fit.estimated_error,
+            statistics: BindingStatistics {
+                n: s.n as f64,
+                rank: s.rank as u32,
+                df_model: s.df_model,
+                df_resid: s.df_resid,
+                rss: s.rss,
+                tss: s.tss,
+                r_squared: s.r_squared,
+                adj_r_squared: s.adj_r_squared,
+                mse: s.mse,
+                rmse: s.rmse,
+                residual_std_error: s.residual_std_error,
+                f_statistic: s.f_statistic,
+                f_p_value: s.f_p_value,
+                intercept_std_error: s.intercept_std_error,
+                intercept_t_value: s.intercept_t_value,
+                intercept_p_value: s.intercept_p_value,
+                std_errors: s.std_errors,
+                t_values: s.t_values,
+                p_values: s.p_values,
+                condition_number: s.condition_number,
+            },
+            inference: fit.inference.map(|i| BindingInference {
+                parameters: i.parameters.iter().map(|&p| p as u32).collect(),
+                covariance_factor: i.covariance_factor,
+                sigma2: i.sigma2,
+                df_resid: i.df_resid,
+            }),
+        }
+    }
+}
+
+pub struct FitTask {
+    x: Float64Array,
+    y: Float64Array,
+    features: u32,
+    options: FitOptions,
+}
+
+impl Task for FitTask {
+    type Output = Fit;
+    type JsValue = BindingFit;
+
+    fn compute(&mut self) -> Result<Fit> {
+        fit_arrays(&self.x, &self.y, self.features as usize, self.options, threads()).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, fit: Fit) -> Result<BindingFit> {
+        Ok(fit.into())
+    }
+}
+
+/// Least squares on in-memory data, off the JS thread: `x` is row-major
+/// (`y.length` rows of `features` values), `y` the labels.
+#[napi(ts_return_type = "Promise<BindingFit>")]
+pub fn fit(x: Float64Array, y: Float64Array, features: u32, options: Option<BindingFitOptions>) -> AsyncTask<FitTask> {
+    let options = options.map_or(FitOptions { fit_intercept: true, l2: 0.0 }, Into::into);
+    AsyncTask::new(FitTask { x, y, features, options })
+}
+
+/// `fit` on the calling thread.
+#[napi]
+pub fn fit_sync(x: Float64Array, y: Float64Array, features: u32, options: Option<BindingFitOptions>) -> Result<BindingFit> {
+    let options = options.map_or(FitOptions { fit_intercept: true, l2: 0.0 }, Into::into);
+    let mut task = FitTask { x, y, features, options };
+    let fit = task.compute()?;
+    Ok(fit.into())
+}
+
+#[napi(object)]
+pub struct BindingSourceSummary {
+    /// Data rows (header excluded).
+    pub rows: f64,
+    pub had_header: bool,
+    /// The source had no non-blank line.
+    pub empty: bool,
+}
+
+impl From<linear_core::csv::SourceSummary> for BindingSourceSummary {
+    fn from(s: linear_core::csv::SourceSummary) -> Self {
+        BindingSourceSummary { rows: s.rows as f64, had_header: s.had_header, empty: s.empty }
+    }
+}
+
+/// Streams CSV bytes (label first) into an exact least-squares fit.
+#[napi]
+pub struct Trainer {
+    inner: Arc<Mutex<StreamingFit>>,
+}
+
+pub struct TrainerPush {
+    inner: Arc<Mutex<StreamingFit>>,
+    chunk: Buffer,
+}
+
+impl Task for TrainerPush {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        lock(&self.inner)?.push(&self.chunk).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, _: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+pub struct TrainerFinish {
+    inner: Arc<Mutex<StreamingFit>>,
+}
+
+impl Task for TrainerFinish {
+    type Output = Option<Fit>;
+    type JsValue = Option<BindingFit>;
+
+    fn compute(&mut self) -> Result<Option<Fit>> {
+        lock(&self.inner)?.finish().map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, fit: Option<Fit>) -> Result<Option<BindingFit>> {
+        Ok(fit.map(Into::into))
+    }
+}
+
+#[napi]
+impl Trainer {
+    /// `expectedFeatures` fixes the row width (label + features) when known.
+    #[napi(constructor)]
+    pub fn new(options: BindingFitOptions, expected_features: Option<u32>) -> Result<Self> {
+        let inner = StreamingFit::new(options.into(), expected_features.map(|p| p as usize), threads()).map_err(to_napi)?;
+        Ok(Trainer { inner: Arc::new(Mutex::new(inner)) })
+    }
+
+    /// Names the next source (a file) in error messages; resets line numbers.
+    #[napi]
+    pub fn begin_source(&self, name: String) -> Result<()> {
+        lock(&self.inner)?.begin_source(&name);
+        Ok(())
+    }
+
+    /// Parses and accumulates a chunk of bytes; await it before the next push.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn push(&self, chunk: Buffer) -> AsyncTask<TrainerPush> {
+        AsyncTask::new(TrainerPush { inner: self.inner.clone(), chunk })
+    }
+
+    /// Ends the current source (its last line may lack a newline).
+    #[napi]
+    pub fn end_source(&self) -> Result<BindingSourceSummary> {
+        lock(&self.inner)?.end_source().map(Into::into).map_err(to_napi)
+    }
+
+    /// The fit, or null when the sources must be streamed again after
+    /// `startSecondPass()` (the f64 pass could not certify the answer).
+    #[napi(ts_return_type = "Promise<BindingFit | null>")]
+    pub fn finish(&self) -> AsyncTask<TrainerFinish> {
+        AsyncTask::new(TrainerFinish { inner: self.inner.clone() })
+    }
+
+    #[napi]
+    pub fn start_second_pass(&self) -> Result<()> {
+        lock(&self.inner)?.start_second_pass();
+        Ok(())
+    }
+
+    #[napi(getter)]
+    pub fn rows(&self) -> Result<f64> {
+        Ok(lock(&self.inner)?.rows() as f64)
+    }
+
+    /// Feature names from the header row, or x1..xp.
+    #[napi(getter)]
+    pub fn feature_names(&self) -> Result<Vec<String>> {
+        Ok(lock(&self.inner)?.feature_names())
+    }
+
+    #[napi(getter)]
+    pub fn label_name(&self) -> Result<String> {
+        Ok(lock(&self.inner)?.label_name())
+    }
+
+    #[napi(getter)]
+    pub fn has_header(&self) -> Result<bool> {
+        Ok(lock(&self.inner)?.has_header())
+    }
+}
+
+/// What prediction needs from a model.
+#[napi(object)]
+pub struct BindingScoringModel {
+    pub coefficients: Vec<f64>,
+    pub center: Vec<f64>,
+    pub center_label: f64,
+    pub centered_intercept: f64,
+    /// Checked against a header row when present.
+    pub feature_names: Option<Vec<String>>,
+}
+
+#[napi(object)]
+pub struct BindingScoreMetrics {
+    pub n: f64,
+    pub mse: f64,
+    pub rmse: f64,
+    pub mae: f64,
+    pub r_squared: f64,
+}
+
+impl From<ScoreMetrics> for BindingScoreMetrics {
+    fn from(m: ScoreMetrics) -> Self {
+        BindingScoreMetrics { n: m.n as f64, mse: m.mse, rmse: m.rmse, mae: m.mae, r_squared: m.r_squared }
+    }
+}
+
+#[napi(object)]
+pub struct BindingSourceEnd {
+    pub predictions: Float64Array,
+    pub summary: BindingSourceSummary,
+}
+
+/// Streams CSV rows (features, or label then features) through a model.
+#[napi]
+pub struct Scorer {
+    inner: Arc<Mutex<CoreScorer>>,
+}
+
+pub struct ScorerPush {
+    inner: Arc<Mutex<CoreScorer>>,
+    chunk: Buffer,
+}
+
+impl Task for ScorerPush {
+    type Output = Vec<f64>;
+    type JsValue = Float64Array;
+
+    fn compute(&mut self) -> Result<Vec<f64>> {
+        lock(&self.inner)?.push(&self.chunk).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, predictions: Vec<f64>) -> Result<Float64Array> {
+        Ok(Float64Array::new(predictions))
+    }
+}
+
+#[napi]
+impl Scorer {
+    #[napi(constructor)]
+    pub fn new(model: BindingScoringModel) -> Result<Self> {
+        let model = ScoringModel {
+            coefficients: model.coefficients,
+            center: model.center,
+            center_label: model.center_label,
+            centered_intercept: model.centered_intercept,
+            feature_names: model.feature_names,
+        };
+        let inner = CoreScorer::new(model, threads()).map_err(to_napi)?;
+        Ok(Scorer { inner: Arc::new(Mutex::new(inner)) })
+    }
+
+    #[napi]
+    pub fn begin_source(&self, name: String) -> Result<()> {
+        lock(&self.inner)?.begin_source(&name);
+        Ok(())
+    }
+
+    /// Predictions for the complete rows of a chunk.
+    #[napi(ts_return_type = "Promise<Float64Array>")]
+    pub fn push(&self, chunk: Buffer) -> AsyncTask<ScorerPush> {
+        AsyncTask::new(ScorerPush { inner: self.inner.clone(), chunk })
+    }
+
+    #[napi]
+    pub fn end_source(&self) -> Result<BindingSourceEnd> {
+        let (predictions, summary) = lock(&self.inner)?.end_source().map_err(to_napi)?;
+        Ok(BindingSourceEnd { predictions: Float64Array::new(predictions), summary: summary.into() })
+    }
+
+    /// True once labelled rows were seen, false for feature-only rows, null before any row.
+    #[napi(getter)]
+    pub fn labelled(&self) -> Result<Option<bool>> {
+        Ok(lock(&self.inner)?.labelled())
+    }
+
+    /// Metrics over the labelled rows so far, null without labels.
+    #[napi]
+    pub fn metrics(&self) -> Result<Option<BindingScoreMetrics>> {
+        Ok(lock(&self.inner)?.metrics().map(Into::into))
+    }
+}

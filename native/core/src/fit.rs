@@ -102,6 +102,7 @@ pub struct StreamingFit {
     retained: Option<Vec<f64>>,
     design: Option<Design>,
     center: Option<Vec<f64>>,
+    rows_seen: u64,
 }
 
 impl StreamingFit {
@@ -118,6 +119,7 @@ impl StreamingFit {
             retained: Some(Vec::new()),
             design: None,
             center: None,
+            rows_seen: 0,
         })
     }
 
@@ -142,8 +144,9 @@ impl StreamingFit {
         Ok(summary)
     }
 
+    /// Data rows of the first pass.
     pub fn rows(&self) -> u64 {
-        self.extended.as_ref().map_or_else(|| self.double.as_ref().map_or(0, |a| a.rows()), |a| a.rows())
+        self.rows_seen
     }
 
     /// Header names of the features (label excluded), or x1..xp.
@@ -184,6 +187,7 @@ impl StreamingFit {
             return Ok(());
         }
         self.double.as_mut().expect("design implies an accumulator").push_rows(&self.rows);
+        self.rows_seen += (self.rows.len() / self.design.expect("set above").width()) as u64;
         if let Some(kept) = self.retained.as_mut() {
             if kept.len() + self.rows.len() <= RETAIN_VALUES {
                 kept.extend_from_slice(&self.rows);

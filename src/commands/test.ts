@@ -1,0 +1,45 @@
+/**
+ * `linear test`: loads model/model.json and prints one prediction per row of
+ * the `test` channel. Rows with the label first also get metrics (stderr,
+ * so stdout stays one number per line).
+ */
+import { Command } from 'commander';
+import { listChannelFiles } from '../contract/channels';
+import type { MlPaths } from '../contract/paths';
+import { ErrorCode, LinearError } from '../errors';
+import { loadModel, scoringModel } from '../model/model';
+import { Scorer } from '../native';
+import { streamFiles } from '../readers/channel-stream';
+import { metricLines } from '../report/metrics';
+import type { RunContext } from './context';
+
+const TEST = 'test';
+
+export async function runTest(paths: MlPaths, ctx: RunContext): Promise<void> {
+  const model = await loadModel(paths);
+  const files = await listChannelFiles(paths, TEST);
+  if (files === undefined) {
+    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TEST}' channel: ${paths.channel(TEST)} does not exist; put CSV rows of ${model.coefficients.length} feature(s) there`);
+  }
+  if (files.length === 0) throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TEST}' channel (${paths.channel(TEST)}) holds no data files`);
+  let pending: Promise<void> = Promise.resolve();
+  let printed = 0;
+  const scorer = new Scorer(scoringModel(model), (predictions) => {
+    if (predictions.length === 0) return;
+    printed += predictions.length;
+    const text = `${Array.from(predictions, String).join('\n')}\n`;
+    pending = pending.then(() => ctx.out(text));
+  });
+  await streamFiles(files, scorer, { root: paths.dataDir, signal: ctx.signal });
+  await pending;
+  if (printed === 0) throw new LinearError(ErrorCode.EMPTY_FILE, `channel '${TEST}' has no data rows`);
+  const m = scorer.metrics();
+  if (m) metricLines('local', TEST, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }).forEach((l) => ctx.log(l));
+}
+
+export function testCommand(run: (action: (paths: MlPaths, ctx: RunContext) => Promise<void>, root: string) => Promise<void>): Command {
+  return new Command(TEST)
+    .description('print one prediction per row of the test channel using model/model.json')
+    .option('--ml-root <dir>', 'SageMaker directory tree to read', '/opt/ml')
+    .action((options: { mlRoot: string }) => run(runTest, options.mlRoot));
+}

@@ -1,0 +1,87 @@
+/**
+ * `linear train`: SageMaker's training contract. Reads the config files and
+ * the `train` channel, fits exactly, scores `validation` and `test` when they
+ * carry labels, prints the summary and metrics, then writes model.json.
+ */
+import { Command } from 'commander';
+import { promises as fs } from 'node:fs';
+import { listChannelFiles } from '../contract/channels';
+import { checkTrainingChannelConfig, readInputDataConfig, readResourceConfig } from '../contract/config';
+import { readHyperparameters } from '../contract/hyperparameters';
+import type { MlPaths } from '../contract/paths';
+import { ErrorCode, LinearError } from '../errors';
+import { modelFromFit, writeModel } from '../model/model';
+import { Trainer } from '../native';
+import { streamFiles } from '../readers/channel-stream';
+import { metricLines } from '../report/metrics';
+import { summaryTable } from '../report/summary';
+import { scoreChannel } from './score-channel';
+import type { RunContext } from './context';
+
+const TRAIN = 'train';
+const SCORED_CHANNELS = ['validation', 'test'];
+
+export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
+  const { hyperparameters, warnings } = await readHyperparameters(paths);
+  warnings.forEach((w) => ctx.log(w));
+  const channels = await readInputDataConfig(paths);
+  for (const name of [TRAIN, ...SCORED_CHANNELS]) checkTrainingChannelConfig(name, channels[name]);
+  const resource = await readResourceConfig(paths);
+  await fs.mkdir(paths.outputDir, { recursive: true });
+
+  const files = await listChannelFiles(paths, TRAIN);
+  if (files === undefined) {
+    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TRAIN}' channel: ${paths.channel(TRAIN)} does not exist; put CSV files (label in the first column) there`);
+  }
+  if (files.length === 0) {
+    throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN}' channel (${paths.channel(TRAIN)}) holds no data files; put CSV files (label in the first column) there`);
+  }
+  ctx.log(`training on ${files.length} file(s) in channel '${TRAIN}' (fit_intercept=${hyperparameters.fitIntercept}, l2=${hyperparameters.l2})`);
+  const started = Date.now();
+  const trainer = new Trainer({ fitIntercept: hyperparameters.fitIntercept, l2: hyperparameters.l2 }, hyperparameters.featureDim);
+  const stream = { root: paths.dataDir, signal: ctx.signal };
+  const summaries = await streamFiles(files, trainer, stream);
+  for (const s of summaries.filter((s) => s.empty)) ctx.log(`skipping ${s.displayName}: it is empty`);
+  if (trainer.rows === 0) {
+    const names = summaries.map((s) => s.displayName).join(', ');
+    if (summaries.some((s) => s.hadHeader)) {
+      throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN}' has header rows but no data rows (${names}); add rows of numbers below the header`);
+    }
+    throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN}' is empty (${names}); upload CSV rows with the label first`);
+  }
+  let fit = await trainer.finish();
+  if (fit === null) {
+    ctx.log('the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation');
+    trainer.startSecondPass();
+    await streamFiles(files, trainer, stream);
+    fit = await trainer.finish();
+  }
+  if (fit === null) throw new LinearError(ErrorCode.INTERNAL_ERROR, 'the extended pass gave no fit', 'internal');
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  const seconds = (Date.now() - started) / 1000;
+  ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
+
+  const model = modelFromFit(fit, { labelName: trainer.labelName, featureNames: trainer.featureNames, fromHeader: trainer.hasHeader });
+  const aliased = model.feature_names.filter((_, i) => model.aliased[i]);
+  if (aliased.length > 0) {
+    ctx.log(`rank ${model.statistics.rank}: ${aliased.join(', ')} ${aliased.length === 1 ? 'is a linear combination' : 'are linear combinations'} of earlier columns; coefficient set to 0 and flagged as aliased`);
+  }
+  await ctx.out(`${summaryTable(model)}\n`);
+  const s = model.statistics;
+  const lines = metricLines(resource.currentHost, TRAIN, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
+  for (const channel of SCORED_CHANNELS) {
+    const m = await scoreChannel(paths, channel, model, ctx);
+    if (m) lines.push(...metricLines(resource.currentHost, channel, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  await writeModel(paths, model);
+  await ctx.out(`${lines.join('\n')}\n`);
+  ctx.log(`model written to ${paths.modelFile}`);
+}
+
+export function trainCommand(run: (action: (paths: MlPaths, ctx: RunContext) => Promise<void>, root: string) => Promise<void>): Command {
+  return new Command(TRAIN)
+    .description('fit the model on the train channel (SageMaker: docker run <image> train) and write model/model.json')
+    .option('--ml-root <dir>', 'SageMaker directory tree to read and write', '/opt/ml')
+    .action((options: { mlRoot: string }) => run(runTrain, options.mlRoot));
+}

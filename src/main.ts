@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * `linear <command>`: the container's entrypoint. Assembles the commands;
+ * owns the process concerns no command should: SIGTERM, exit codes, and
+ * SageMaker's output/failure file (training only).
+ */
+import { Command, CommanderError } from 'commander';
+import { promises as fs } from 'node:fs';
+import { trainCommand } from './commands/train';
+import { testCommand } from './commands/test';
+import { LOG_PREFIX, type RunContext } from './commands/context';
+import { mlPaths, type MlPaths } from './contract/paths';
+import { ErrorCode, ExitCode, LinearError, failureLine, toLinearError } from './errors';
+
+type Action = (paths: MlPaths, ctx: RunContext) => Promise<void>;
+
+/** After SIGTERM, how long a command may take to notice before the process exits anyway. */
+const TERMINATION_GRACE_MS = 5000;
+
+const log = (line: string) => process.stderr.write(`${LOG_PREFIX} ${line}\n`);
+
+function out(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+function exitCodeOf(err: LinearError): number {
+  if (err.code === ErrorCode.TERMINATED) return ExitCode.TERMINATED;
+  return err.kind === 'user' ? ExitCode.USER : ExitCode.INTERNAL;
+}
+
+async function writeFailure(paths: MlPaths, err: LinearError): Promise<void> {
+  try {
+    await fs.mkdir(paths.outputDir, { recursive: true });
+    await fs.writeFile(paths.failureFile, `${failureLine(err)}\n`);
+  } catch (writeErr) {
+    log(`could not write ${paths.failureFile}: ${toLinearError(writeErr).message}`);
+  }
+}
+
+async function execute(action: Action, root: string, writesFailure: boolean): Promise<void> {
+  const paths = mlPaths(root);
+  const controller = new AbortController();
+  const terminated = new LinearError(ErrorCode.TERMINATED, 'stopped by SIGTERM (StopTrainingJob, the maximum runtime or docker stop) before finishing; no model was written');
+  const fail = async (err: LinearError) => {
+    log(`error ${failureLine(err)}`);
+    if (err.kind === 'internal' && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (writesFailure) await writeFailure(paths, err);
+    process.exitCode = exitCodeOf(err);
+  };
+  const onSigterm = () => {
+    if (controller.signal.aborted) return;
+    log('SIGTERM received; stopping');
+    controller.abort(terminated);
+    setTimeout(() => {
+      void fail(terminated).finally(() => process.exit(ExitCode.TERMINATED));
+    }, TERMINATION_GRACE_MS).unref();
+  };
+  process.on('SIGTERM', onSigterm);
+  try {
+    await action(paths, { signal: controller.signal, log, out });
+    process.exitCode = ExitCode.OK;
+  } catch (err) {
+    await fail(controller.signal.aborted ? terminated : toLinearError(err));
+  } finally {
+    process.off('SIGTERM', onSigterm);
+  }
+}
+
+export function program(): Command {
+  const root = new Command('linear')
+    .description('Exact least-squares linear regression for Amazon SageMaker (train, test; serve comes next)')
+    .showHelpAfterError()
+    .exitOverride();
+  root.addCommand(trainCommand((action, ml) => execute(action, ml, true)));
+  root.addCommand(testCommand((action, ml) => execute(action, ml, false)));
+  root.commands.forEach((c) => c.exitOverride().showHelpAfterError());
+  return root;
+}
+
+async function main(argv: string[]): Promise<void> {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  const cli = program();
+  if (argv.length <= 2) {
+    cli.outputHelp({ error: true });
+    process.exitCode = ExitCode.USER;
+    return;
+  }
+  try {
+    await cli.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USER;
+      return;
+    }
+    throw err;
+  }
+}
+
+void main(process.argv);

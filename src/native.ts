@@ -1,0 +1,137 @@
+/**
+ * The only importer of the native addon. Its errors arrive as
+ * `CODE: message`; they become LinearErrors here, so callers never see a raw
+ * native error.
+ */
+import type * as Addon from '../index';
+import { LinearError } from './errors';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const addon: typeof Addon = require('../index.js');
+
+export type NativeFit = Addon.BindingFit;
+export type FitOptions = Addon.BindingFitOptions;
+export type ScoringModel = Addon.BindingScoringModel;
+export type ScoreMetrics = Addon.BindingScoreMetrics;
+export type SourceSummary = Addon.BindingSourceSummary;
+
+const CODED = /^([A-Z][A-Z_]+): ([\s\S]*)$/;
+
+/** Native errors carry a stable code; anything else is a bug, not bad input. */
+export function fromNative(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const coded = CODED.exec(message);
+  if (coded && coded[1] !== 'INTERNAL_ERROR') throw new LinearError(coded[1], coded[2]);
+  throw new LinearError('INTERNAL_ERROR', coded ? coded[2] : message, 'internal');
+}
+
+async function guarded<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    return fromNative(err);
+  }
+}
+
+function guardedSync<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    return fromNative(err);
+  }
+}
+
+/** Whatever consumes a channel's bytes source by source. */
+export interface ByteSink {
+  beginSource(name: string): void;
+  push(chunk: Buffer): Promise<unknown>;
+  endSource(): SourceSummary;
+}
+
+/** Exact least squares on in-memory data (`x` row-major, `y.length` rows). */
+export function fit(x: Float64Array, y: Float64Array, features: number, options: FitOptions = {}): Promise<NativeFit> {
+  return guarded(() => addon.fit(x, y, features, options));
+}
+
+export function fitSync(x: Float64Array, y: Float64Array, features: number, options: FitOptions = {}): NativeFit {
+  return guardedSync(() => addon.fitSync(x, y, features, options));
+}
+
+/** Streams CSV bytes (label first) into a fit; see `finish` for the second pass. */
+export class Trainer implements ByteSink {
+  private readonly native: Addon.Trainer;
+
+  constructor(options: FitOptions, expectedFeatures?: number) {
+    this.native = guardedSync(() => new addon.Trainer(options, expectedFeatures));
+  }
+
+  beginSource(name: string): void {
+    this.native.beginSource(name);
+  }
+
+  push(chunk: Buffer): Promise<void> {
+    return guarded(() => this.native.push(chunk));
+  }
+
+  endSource(): SourceSummary {
+    return guardedSync(() => this.native.endSource());
+  }
+
+  /** The fit, or null when every source must be streamed once more. */
+  finish(): Promise<NativeFit | null> {
+    return guarded(() => this.native.finish());
+  }
+
+  startSecondPass(): void {
+    this.native.startSecondPass();
+  }
+
+  get rows(): number {
+    return this.native.rows;
+  }
+
+  get featureNames(): string[] {
+    return this.native.featureNames;
+  }
+
+  get labelName(): string {
+    return this.native.labelName;
+  }
+
+  get hasHeader(): boolean {
+    return this.native.hasHeader;
+  }
+}
+
+/** Streams CSV rows through a model: predictions, and metrics when labelled. */
+export class Scorer implements ByteSink {
+  private readonly native: Addon.Scorer;
+  private readonly emit: (predictions: Float64Array) => void;
+
+  constructor(model: ScoringModel, emit: (predictions: Float64Array) => void) {
+    this.native = guardedSync(() => new addon.Scorer(model));
+    this.emit = emit;
+  }
+
+  beginSource(name: string): void {
+    this.native.beginSource(name);
+  }
+
+  async push(chunk: Buffer): Promise<void> {
+    this.emit(await guarded(() => this.native.push(chunk)));
+  }
+
+  endSource(): SourceSummary {
+    const end = guardedSync(() => this.native.endSource());
+    this.emit(end.predictions);
+    return end.summary;
+  }
+
+  get labelled(): boolean | null {
+    return this.native.labelled;
+  }
+
+  metrics(): ScoreMetrics | null {
+    return this.native.metrics();
+  }
+}

@@ -1,0 +1,56 @@
+/** A statsmodels-style regression summary, printed at the end of training. */
+import type { Model, PerParameter } from '../model/model';
+
+const WIDTH = 78;
+
+function num(v: number | null, digits = 4): string {
+  if (v === null) return 'nan';
+  if (v === 0) return '0';
+  const abs = Math.abs(v);
+  return abs >= 1e6 || abs < 1e-3 ? v.toExponential(digits - 1) : v.toFixed(digits);
+}
+
+function pair(left: [string, string], right: [string, string]): string {
+  const half = WIDTH / 2;
+  const l = left[0] + left[1].padStart(half - left[0].length - 2);
+  return `${l}  ${right[0]}${right[1].padStart(half - right[0].length)}`;
+}
+
+function at(p: PerParameter, i: number | 'intercept'): number | null {
+  return i === 'intercept' ? p.intercept : p.coefficients[i];
+}
+
+export function summaryTable(model: Model): string {
+  const s = model.statistics;
+  const lines = [
+    'Least Squares Regression Results'.padStart((WIDTH + 32) / 2),
+    '='.repeat(WIDTH),
+    pair(['Dep. Variable:', model.label_name], ['R-squared:', num(s.r_squared, 3)]),
+    pair(['Model:', model.l2 > 0 ? `Ridge (l2=${model.l2})` : 'OLS'], ['Adj. R-squared:', num(s.adj_r_squared, 3)]),
+    pair(['No. Observations:', String(s.n)], ['F-statistic:', num(s.f_statistic, 4)]),
+    pair(['Df Residuals:', String(s.df_resid)], ['Prob (F-statistic):', num(s.f_p_value, 3)]),
+    pair(['Df Model:', String(s.df_model)], ['Residual Std. Error:', num(s.residual_std_error)]),
+    pair(['Rank:', String(s.rank)], ['RMSE:', num(s.rmse)]),
+    '='.repeat(WIDTH),
+  ];
+  const names = model.feature_names;
+  const nameWidth = Math.min(24, Math.max(9, ...names.map((n) => n.length))) + 2;
+  const header = ''.padEnd(nameWidth) + ['coef', 'std err', 't', 'P>|t|'].map((h) => h.padStart(14)).join('');
+  lines.push(header, '-'.repeat(WIDTH));
+  const row = (name: string, coef: number, i: number | 'intercept', aliased: boolean) => {
+    const cells = aliased
+      ? ['0', 'aliased', '', '']
+      : [num(coef), num(at(s.std_errors, i)), num(at(s.t_values, i), 3), num(at(s.p_values, i), 3)];
+    lines.push(name.slice(0, nameWidth - 2).padEnd(nameWidth) + cells.map((c) => c.padStart(14)).join(''));
+  };
+  if (model.fit_intercept) row('intercept', model.intercept, 'intercept', false);
+  names.forEach((name, i) => row(name, model.coefficients[i], i, model.aliased[i]));
+  lines.push('='.repeat(WIDTH));
+  lines.push(`Condition No.: ${num(s.condition_number, 3)}    Precision: ${s.precision}`);
+  const aliased = names.filter((_, i) => model.aliased[i]);
+  if (aliased.length > 0) {
+    lines.push(`Aliased (linear combinations of earlier columns, coefficient 0): ${aliased.join(', ')}`);
+  }
+  if (model.l2 > 0) lines.push('Standard errors are not reported for ridge fits (l2 > 0).');
+  return lines.join('\n');
+}
