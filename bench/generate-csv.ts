@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     }
     const chunk = `${lines.join('\n')}\n`;
     written += chunk.length;
-    if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
+    if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

@@ -6,8 +6,19 @@
 import type * as Addon from '../index';
 import { LinearError } from './errors';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const addon: typeof Addon = require('../index.js');
+let loaded: typeof Addon | undefined;
+
+/** Loaded on first use, so a missing or broken build is a coded error, not a crash at startup. */
+function native(): typeof Addon {
+  if (loaded) return loaded;
+  try {
+    loaded = require('../index.js') as typeof Addon;
+    return loaded;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new LinearError('INTERNAL_ERROR', `the native addon could not be loaded (${why}); rebuild it with npm run build`, 'internal');
+  }
+}
 
 export type NativeFit = Addon.BindingFit;
 export type FitOptions = Addon.BindingFitOptions;
@@ -50,11 +61,11 @@ export interface ByteSink {
 
 /** Exact least squares on in-memory data (`x` row-major, `y.length` rows). */
 export function fit(x: Float64Array, y: Float64Array, features: number, options: FitOptions = {}): Promise<NativeFit> {
-  return guarded(() => addon.fit(x, y, features, options));
+  return guarded(() => native().fit(x, y, features, options));
 }
 
 export function fitSync(x: Float64Array, y: Float64Array, features: number, options: FitOptions = {}): NativeFit {
-  return guardedSync(() => addon.fitSync(x, y, features, options));
+  return guardedSync(() => native().fitSync(x, y, features, options));
 }
 
 /** Streams CSV bytes (label first) into a fit; see `finish` for the second pass. */
@@ -62,7 +73,7 @@ export class Trainer implements ByteSink {
   private readonly native: Addon.Trainer;
 
   constructor(options: FitOptions, expectedFeatures?: number) {
-    this.native = guardedSync(() => new addon.Trainer(options, expectedFeatures));
+    this.native = guardedSync(() => new (native().Trainer)(options, expectedFeatures));
   }
 
   beginSource(name: string): void {
@@ -109,7 +120,7 @@ export class Scorer implements ByteSink {
   private readonly emit: (predictions: Float64Array) => void;
 
   constructor(model: ScoringModel, emit: (predictions: Float64Array) => void) {
-    this.native = guardedSync(() => new addon.Scorer(model));
+    this.native = guardedSync(() => new (native().Scorer)(model));
     this.emit = emit;
   }
 

@@ -156,7 +156,7 @@ impl CsvReader {
             out.extend_from_slice(&values);
             self.summary.rows += ((out.len() - before) / width) as u64;
             if let Err((index, cell)) = outcome {
-                return Err(self.cell_error(self.line + index + 1, cell, width));
+                return Err(self.cell_error(self.line + index + 1, cell));
             }
             self.line += lines;
         }
@@ -185,7 +185,7 @@ impl CsvReader {
                     Width::FeaturesOrLabelled(p) => width == p || width == p + 1,
                 };
                 if !accepted {
-                    return Err(self.width_error(self.line, width, width));
+                    return Err(self.width_error(self.line, width));
                 }
                 if let Some((_, names)) = &self.header {
                     if names.len() != width {
@@ -205,7 +205,7 @@ impl CsvReader {
                 self.summary.rows += 1;
                 Ok(())
             }
-            Err(cell) => Err(self.cell_error(self.line, cell, width)),
+            Err(cell) => Err(self.cell_error(self.line, cell)),
         }
     }
 
@@ -239,26 +239,23 @@ impl CsvReader {
         }
     }
 
-    fn width_error(&self, line: u64, expected: usize, got: usize) -> CoreError {
-        match self.rule {
-            Width::FeaturesOrLabelled(p) => CoreError::FeatureCountMismatch { at: self.at(line), features: p, got },
-            Width::Exactly(w) => CoreError::RaggedRow { at: self.at(line), expected: w, got },
-            Width::Any => CoreError::RaggedRow { at: self.at(line), expected, got },
+    /// A row whose cell count breaks the channel's rule.
+    fn width_error(&self, line: u64, got: usize) -> CoreError {
+        let at = self.at(line);
+        match (self.rule, self.width) {
+            (Width::Exactly(w), _) => CoreError::DeclaredFeatureMismatch { at, features: w - 1, got },
+            (Width::FeaturesOrLabelled(p), _) if got != p && got != p + 1 => CoreError::FeatureCountMismatch { at, features: p, got },
+            (_, expected) => CoreError::RaggedRow { at, expected: expected.unwrap_or(got), got },
         }
     }
 
-    fn cell_error(&self, line: u64, cell: CellError, width: usize) -> CoreError {
+    fn cell_error(&self, line: u64, cell: CellError) -> CoreError {
         let at = self.at(line);
         match cell {
             CellError::NonNumeric { column, text } => CoreError::NonNumeric { at, column, text },
             CellError::NonFinite { column, text } => CoreError::NonFinite { at, column, text },
             CellError::Missing { column } => CoreError::MissingValue { at, column },
-            CellError::Width { got } => match self.rule {
-                Width::FeaturesOrLabelled(p) if got != p && got != p + 1 => {
-                    CoreError::FeatureCountMismatch { at, features: p, got }
-                }
-                _ => CoreError::RaggedRow { at, expected: width, got },
-            },
+            CellError::Width { got } => self.width_error(line, got),
         }
     }
 }

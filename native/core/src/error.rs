@@ -23,6 +23,8 @@ pub enum CoreError {
     MissingValue { at: Location, column: usize },
     RaggedRow { at: Location, expected: usize, got: usize },
     FeatureCountMismatch { at: Location, features: usize, got: usize },
+    /// Rows differ from the feature count the caller declared (`feature_dim`).
+    DeclaredFeatureMismatch { at: Location, features: usize, got: usize },
     HeaderMismatch { source: String, detail: String },
     NonFiniteInput { array: &'static str, row: usize, column: usize, value: f64 },
     TooFewRows { rows: u64, parameters: usize },
@@ -47,6 +49,7 @@ impl CoreError {
             CoreError::MissingValue { .. } => "MISSING_VALUE",
             CoreError::RaggedRow { .. } => "RAGGED_ROW",
             CoreError::FeatureCountMismatch { .. } => "FEATURE_COUNT_MISMATCH",
+            CoreError::DeclaredFeatureMismatch { .. } => "FEATURE_DIM_MISMATCH",
             CoreError::HeaderMismatch { .. } => "HEADER_MISMATCH",
             CoreError::NonFiniteInput { .. } => "NON_FINITE_VALUE",
             CoreError::TooFewRows { .. } => "TOO_FEW_ROWS",
@@ -79,6 +82,11 @@ impl fmt::Display for CoreError {
             CoreError::FeatureCountMismatch { at, features, got } => write!(
                 f,
                 "{at} has {got} columns but the model has {features} feature(s); send {features} features per row (or {} with the label first)",
+                features + 1
+            ),
+            CoreError::DeclaredFeatureMismatch { at, features, got } => write!(
+                f,
+                "{at} has {got} columns but feature_dim={features} needs {} (the label plus {features} features); fix feature_dim or the data",
                 features + 1
             ),
             CoreError::HeaderMismatch { source, detail } => write!(f, "{source}: {detail}"),

@@ -227,3 +227,81 @@ impl StreamingFit {
         self.extended = Some(Accumulator::with_center(design, self.threads, center));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Lcg;
+
+    fn stream(fit: &mut StreamingFit, csv: &[u8]) {
+        fit.begin_source("data.csv");
+        for chunk in csv.chunks(1 << 16) {
+            fit.push(chunk).unwrap();
+        }
+        fit.end_source().unwrap();
+    }
+
+    /// Degree-5 polynomial rows on x in [0, 20) (κ ~ 1e7 after scaling), as
+    /// CSV (shortest round-trip digits) and as arrays.
+    fn polynomial(rows: usize, noise: f64) -> (Vec<u8>, Vec<f64>, Vec<f64>) {
+        let mut rng = Lcg::new(5);
+        let (mut csv, mut x, mut y) = (String::new(), Vec::new(), Vec::new());
+        for i in 0..rows {
+            let t = (i % 2000) as f64 / 100.0;
+            let powers: Vec<f64> = (1..=5).map(|k| t.powi(k)).collect();
+            let label = 1.0 + powers.iter().sum::<f64>() + noise * rng.normal();
+            csv.push_str(&format!("{label:e}"));
+            for p in &powers {
+                csv.push_str(&format!(",{p:e}"));
+            }
+            csv.push('\n');
+            x.extend(&powers);
+            y.push(label);
+        }
+        (csv.into_bytes(), x, y)
+    }
+
+    #[test]
+    fn small_data_always_gets_the_extended_pass() {
+        let mut fit = StreamingFit::new(FitOptions { fit_intercept: true, l2: 0.0 }, None, 2).unwrap();
+        stream(&mut fit, b"1,0\n4,1\n7,2\n10,3\n");
+        let model = fit.finish().unwrap().unwrap();
+        assert_eq!(model.precision, Precision::Extended);
+        assert_eq!((model.intercept, model.coefficients[0]), (1.0, 3.0));
+    }
+
+    #[test]
+    fn large_ill_conditioned_data_asks_for_a_second_pass() {
+        // 200k rows x 6 values is beyond what is retained in memory.
+        let (csv, x, y) = polynomial(200_000, 1e3);
+        let mut fit = StreamingFit::new(FitOptions { fit_intercept: true, l2: 0.0 }, None, 2).unwrap();
+        stream(&mut fit, &csv);
+        assert!(fit.finish().unwrap().is_none(), "f64 cannot certify a degree-5 polynomial with large residuals");
+        fit.start_second_pass();
+        stream(&mut fit, &csv);
+        let model = fit.finish().unwrap().unwrap();
+        assert_eq!(model.precision, Precision::Extended);
+        assert_eq!(model.statistics.n, 200_000);
+        let reference = fit_arrays(&x, &y, 5, FitOptions { fit_intercept: true, l2: 0.0 }, 1).unwrap();
+        assert_eq!(reference.precision, Precision::Extended);
+        for (k, (b, r)) in model.coefficients.iter().zip(&reference.coefficients).enumerate() {
+            assert!((b - r).abs() <= 1e-13 * r.abs(), "coefficient {k}: {b} vs {r}");
+        }
+    }
+
+    #[test]
+    fn large_well_conditioned_data_takes_one_pass() {
+        let mut rng = Lcg::new(9);
+        let mut csv = String::new();
+        for _ in 0..400_000 {
+            let (a, b) = (rng.normal(), rng.normal());
+            csv.push_str(&format!("{},{a},{b}\n", 2.0 + 3.0 * a - b + 0.1 * rng.normal()));
+        }
+        let mut fit = StreamingFit::new(FitOptions { fit_intercept: true, l2: 0.0 }, None, 2).unwrap();
+        stream(&mut fit, csv.as_bytes());
+        let model = fit.finish().unwrap().expect("one pass suffices");
+        assert_eq!(model.precision, Precision::Double);
+        assert!(model.estimated_error <= ERROR_TARGET);
+        assert!((model.coefficients[0] - 3.0).abs() < 1e-2 && (model.coefficients[1] + 1.0).abs() < 1e-2);
+    }
+}
