@@ -9,6 +9,15 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Decodes request bodies, predicts and encodes responses, all natively. */
+export declare class Predictor {
+  constructor(model: BindingPredictorModel)
+  /** The response body for a request body, on the calling thread (small bodies). */
+  invokeSync(body: Uint8Array, invocation: BindingInvocation): Buffer
+  /** The same off the JS thread (large bodies). */
+  invoke(body: Buffer, invocation: BindingInvocation): Promise<Buffer>
+}
+
 /** Streams CSV rows (features, or label then features) through a model. */
 export declare class Scorer {
   constructor(model: BindingScoringModel)
@@ -83,6 +92,27 @@ export interface BindingInference {
   dfResid: number
 }
 
+/** One invocation: body and response formats ("csv" | "json" | "jsonlines"). */
+export interface BindingInvocation {
+  body: string
+  response: string
+  /** Rows carry the label first (Content-Type parameter label_size=1). */
+  labelled: boolean
+  /** Central probability of prediction intervals, e.g. 0.95. */
+  intervals?: number
+}
+
+/** What serving needs from a model. */
+export interface BindingPredictorModel {
+  coefficients: Array<number>
+  center: Array<number>
+  centerLabel: number
+  centeredIntercept: number
+  featureNames: Array<string>
+  fitIntercept: boolean
+  inference?: BindingUncertainty
+}
+
 export interface BindingScoreMetrics {
   n: number
   mse: number
@@ -138,6 +168,14 @@ export interface BindingStatistics {
   pValues: Array<number>
   /** 2-norm condition number of the design as given, intercept column included. */
   conditionNumber: number
+}
+
+/** Standard-error data of a model (model.json `inference`). */
+export interface BindingUncertainty {
+  parameters: Array<number>
+  covarianceFactor: Array<number>
+  sigma2: number
+  dfResid: number
 }
 
 /**

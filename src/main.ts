@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { promises as fs } from 'node:fs';
 import { trainCommand } from './commands/train';
+import { serveCommand } from './commands/serve';
 import { testCommand } from './commands/test';
 import { LOG_PREFIX, type RunContext } from './commands/context';
 import { mlPaths, type MlPaths } from './contract/paths';
@@ -14,8 +15,17 @@ import { ErrorCode, ExitCode, LinearError, failureLine, toLinearError } from './
 
 type Action = (paths: MlPaths, ctx: RunContext) => Promise<void>;
 
-/** After SIGTERM, how long a command may take to notice before the process exits anyway. */
-const TERMINATION_GRACE_MS = 5000;
+interface Policy {
+  /** Training writes SageMaker's output/failure; the other commands report on stderr only. */
+  writesFailure: boolean;
+  /** After SIGTERM, how long the command may take before the process exits anyway. */
+  graceMs: number;
+}
+
+const TRAINING: Policy = { writesFailure: true, graceMs: 5_000 };
+const LOCAL: Policy = { writesFailure: false, graceMs: 5_000 };
+/** SageMaker kills a serving container 30 s after SIGTERM: drain within that. */
+const SERVING: Policy = { writesFailure: false, graceMs: 28_000 };
 
 const log = (line: string) => process.stderr.write(`${LOG_PREFIX} ${line}\n`);
 
@@ -40,14 +50,14 @@ async function writeFailure(paths: MlPaths, err: LinearError): Promise<void> {
   }
 }
 
-async function execute(action: Action, root: string, writesFailure: boolean): Promise<void> {
+async function execute(action: Action, root: string, policy: Policy): Promise<void> {
   const paths = mlPaths(root);
   const controller = new AbortController();
   const terminated = new LinearError(ErrorCode.TERMINATED, 'stopped by SIGTERM (StopTrainingJob, the maximum runtime or docker stop) before finishing; no model was written');
   const fail = async (err: LinearError) => {
     log(`error ${failureLine(err)}`);
     if (err.kind === 'internal' && err.stack) process.stderr.write(`${err.stack}\n`);
-    if (writesFailure) await writeFailure(paths, err);
+    if (policy.writesFailure) await writeFailure(paths, err);
     process.exitCode = exitCodeOf(err);
   };
   const onSigterm = () => {
@@ -56,7 +66,7 @@ async function execute(action: Action, root: string, writesFailure: boolean): Pr
     controller.abort(terminated);
     setTimeout(() => {
       void fail(terminated).finally(() => process.exit(ExitCode.TERMINATED));
-    }, TERMINATION_GRACE_MS).unref();
+    }, policy.graceMs).unref();
   };
   process.on('SIGTERM', onSigterm);
   try {
@@ -71,11 +81,12 @@ async function execute(action: Action, root: string, writesFailure: boolean): Pr
 
 export function program(): Command {
   const root = new Command('linear')
-    .description('Exact least-squares linear regression for Amazon SageMaker (train, test; serve comes next)')
+    .description('Exact least-squares linear regression for Amazon SageMaker: train, serve, test')
     .showHelpAfterError()
     .exitOverride();
-  root.addCommand(trainCommand((action, ml) => execute(action, ml, true)));
-  root.addCommand(testCommand((action, ml) => execute(action, ml, false)));
+  root.addCommand(trainCommand((action, ml) => execute(action, ml, TRAINING)));
+  root.addCommand(serveCommand((action, ml) => execute(action, ml, SERVING)));
+  root.addCommand(testCommand((action, ml) => execute(action, ml, LOCAL)));
   root.commands.forEach((c) => c.exitOverride().showHelpAfterError());
   return root;
 }

@@ -146,3 +146,23 @@ export class Scorer implements ByteSink {
     return this.native.metrics();
   }
 }
+
+export type PredictorModel = Addon.BindingPredictorModel;
+export type Invocation = Addon.BindingInvocation;
+
+/** Bodies below this many bytes are answered on the JS thread: a hop to the pool costs more. */
+const INLINE_BODY_BYTES = 256 * 1024;
+
+/** Request bodies in, response bodies out (decode, predict, encode natively). */
+export class Predictor {
+  private readonly native: Addon.Predictor;
+
+  constructor(model: PredictorModel) {
+    this.native = guardedSync(() => new (native().Predictor)(model));
+  }
+
+  invoke(body: Buffer, invocation: Invocation): Promise<Buffer> {
+    if (body.length < INLINE_BODY_BYTES) return guarded(() => this.native.invokeSync(body, invocation));
+    return guarded(() => this.native.invoke(body, invocation));
+  }
+}

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
-import type { NativeFit, ScoringModel } from '../native';
+import type { NativeFit, PredictorModel, ScoringModel } from '../native';
 
 export const MODEL_FORMAT = 'linear-model';
 export const MODEL_VERSION = 1;
@@ -137,6 +137,25 @@ export function scoringModel(model: Model): ScoringModel {
     centerLabel: model.prediction.center_label,
     centeredIntercept: model.prediction.centered_intercept,
     featureNames: model.feature_names_from_header ? model.feature_names : undefined,
+  };
+}
+
+export function predictorModel(model: Model): PredictorModel {
+  return {
+    coefficients: model.coefficients,
+    center: model.prediction.center,
+    centerLabel: model.prediction.center_label,
+    centeredIntercept: model.prediction.centered_intercept,
+    featureNames: model.feature_names,
+    fitIntercept: model.fit_intercept,
+    inference: model.inference
+      ? {
+          parameters: model.inference.parameters,
+          covarianceFactor: model.inference.covariance_factor,
+          sigma2: model.inference.sigma2,
+          dfResid: model.inference.df_resid,
+        }
+      : undefined,
   };
 }
 

@@ -3,6 +3,7 @@
 //! reading the next chunk; every error crosses as `CODE: message`.
 
 use linear_core::fit::{fit_arrays, FitOptions, StreamingFit};
+use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat, Uncertainty};
 use linear_core::score::{ScoreMetrics, Scorer as CoreScorer, ScoringModel};
 use linear_core::solve::Fit;
 use linear_core::CoreError;
@@ -398,5 +399,114 @@ impl Scorer {
     #[napi]
     pub fn metrics(&self) -> Result<Option<BindingScoreMetrics>> {
         Ok(lock(&self.inner)?.metrics().map(Into::into))
+    }
+}
+
+/// Standard-error data of a model (model.json `inference`).
+#[napi(object)]
+pub struct BindingUncertainty {
+    pub parameters: Vec<u32>,
+    pub covariance_factor: Vec<f64>,
+    pub sigma2: f64,
+    pub df_resid: f64,
+}
+
+/// What serving needs from a model.
+#[napi(object)]
+pub struct BindingPredictorModel {
+    pub coefficients: Vec<f64>,
+    pub center: Vec<f64>,
+    pub center_label: f64,
+    pub centered_intercept: f64,
+    pub feature_names: Vec<String>,
+    pub fit_intercept: bool,
+    pub inference: Option<BindingUncertainty>,
+}
+
+/// One invocation: body and response formats ("csv" | "json" | "jsonlines").
+#[napi(object)]
+pub struct BindingInvocation {
+    pub body: String,
+    pub response: String,
+    /// Rows carry the label first (Content-Type parameter label_size=1).
+    pub labelled: bool,
+    /// Central probability of prediction intervals, e.g. 0.95.
+    pub intervals: Option<f64>,
+}
+
+fn format_of(name: &str) -> Result<(BodyFormat, ResponseFormat)> {
+    match name {
+        "csv" => Ok((BodyFormat::Csv, ResponseFormat::Csv)),
+        "json" => Ok((BodyFormat::Json, ResponseFormat::Json)),
+        "jsonlines" => Ok((BodyFormat::JsonLines, ResponseFormat::JsonLines)),
+        other => Err(Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: unknown format '{other}'"))),
+    }
+}
+
+impl TryFrom<&BindingInvocation> for Invocation {
+    type Error = Error;
+    fn try_from(b: &BindingInvocation) -> Result<Invocation> {
+        Ok(Invocation { body: format_of(&b.body)?.0, response: format_of(&b.response)?.1, labelled: b.labelled, intervals: b.intervals })
+    }
+}
+
+/// Decodes request bodies, predicts and encodes responses, all natively.
+#[napi]
+pub struct Predictor {
+    inner: Arc<CorePredictor>,
+}
+
+pub struct Invoke {
+    inner: Arc<CorePredictor>,
+    body: Buffer,
+    invocation: Invocation,
+}
+
+impl Task for Invoke {
+    type Output = Vec<u8>;
+    type JsValue = Buffer;
+
+    fn compute(&mut self) -> Result<Vec<u8>> {
+        self.inner.invoke(&self.body, &self.invocation).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, bytes: Vec<u8>) -> Result<Buffer> {
+        Ok(bytes.into())
+    }
+}
+
+#[napi]
+impl Predictor {
+    #[napi(constructor)]
+    pub fn new(model: BindingPredictorModel) -> Result<Self> {
+        let scoring = ScoringModel {
+            coefficients: model.coefficients,
+            center: model.center,
+            center_label: model.center_label,
+            centered_intercept: model.centered_intercept,
+            feature_names: None,
+        };
+        let uncertainty = model.inference.map(|u| Uncertainty {
+            parameters: u.parameters.iter().map(|&p| p as usize).collect(),
+            covariance_factor: u.covariance_factor,
+            sigma2: u.sigma2,
+            df_resid: u.df_resid,
+        });
+        let inner = CorePredictor::new(scoring, model.feature_names, model.fit_intercept, uncertainty, threads()).map_err(to_napi)?;
+        Ok(Predictor { inner: Arc::new(inner) })
+    }
+
+    /// The response body for a request body, on the calling thread (small bodies).
+    #[napi]
+    pub fn invoke_sync(&self, body: &[u8], invocation: BindingInvocation) -> Result<Buffer> {
+        let invocation = Invocation::try_from(&invocation)?;
+        self.inner.invoke(body, &invocation).map(Into::into).map_err(to_napi)
+    }
+
+    /// The same off the JS thread (large bodies).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn invoke(&self, body: Buffer, invocation: BindingInvocation) -> Result<AsyncTask<Invoke>> {
+        let invocation = Invocation::try_from(&invocation)?;
+        Ok(AsyncTask::new(Invoke { inner: self.inner.clone(), body, invocation }))
     }
 }

@@ -46,6 +46,7 @@ pub struct CsvReader {
     carry: Vec<u8>,
     awaiting_first_line: bool,
     summary: SourceSummary,
+    first_data_line: Option<Location>,
 }
 
 impl CsvReader {
@@ -63,12 +64,18 @@ impl CsvReader {
             carry: Vec::new(),
             awaiting_first_line: true,
             summary: SourceSummary::default(),
+            first_data_line: None,
         }
     }
 
     /// Columns per row, once the first data row (or the rule) fixed it.
     pub fn width(&self) -> Option<usize> {
         self.width
+    }
+
+    /// Where the first data row was (the one that fixed the width).
+    pub fn first_data_line(&self) -> Option<&Location> {
+        self.first_data_line.as_ref()
     }
 
     /// Names from the first header row seen, if any.
@@ -193,6 +200,7 @@ impl CsvReader {
                     }
                 }
                 self.width = Some(width);
+                self.first_data_line = Some(self.at(self.line));
                 self.take_line_with_width(line, out)
             }
         }

@@ -101,6 +101,34 @@ pub fn f_upper_tail(f: f64, d1: f64, d2: f64) -> f64 {
     incomplete_beta(d2 / 2.0, d1 / 2.0, d2 / (d2 + d1 * f))
 }
 
+/// The t value whose central interval holds `level` of the mass
+/// (P(|T| <= t) = level), by bisection on the two-sided tail.
+pub fn student_t_central(level: f64, df: f64) -> f64 {
+    if !(level > 0.0 && level < 1.0) || df <= 0.0 {
+        return f64::NAN;
+    }
+    let tail = 1.0 - level;
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    while student_t_two_sided(hi, df) > tail {
+        hi *= 2.0;
+        if hi > 1e300 {
+            return f64::INFINITY;
+        }
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if student_t_two_sided(mid, df) > tail {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +147,9 @@ mod tests {
         assert!(close(student_t_two_sided(1.96, 1e6), 0.049_996_067_585_269_85, 1e-8));
         assert!(close(f_upper_tail(3.5, 3.0, 20.0), 0.034_493_103_885_124_39, 1e-12));
         assert_eq!(student_t_two_sided(0.0, 5.0), 1.0);
+        // scipy: t.ppf(0.975, 4) = 2.7764451051977934, t.ppf(0.95, 30) = 1.697260886593957.
+        assert!(close(student_t_central(0.95, 4.0), 2.776_445_105_197_793_4, 1e-12));
+        assert!(close(student_t_central(0.90, 30.0), 1.697_260_886_593_957, 1e-12));
         assert_eq!(student_t_two_sided(f64::INFINITY, 5.0), 0.0);
     }
 }

@@ -28,6 +28,16 @@ pub enum CoreError {
     HeaderMismatch { source: String, detail: String },
     NonFiniteInput { array: &'static str, row: usize, column: usize, value: f64 },
     TooFewRows { rows: u64, parameters: usize },
+    /// Rows have one column more than the features and the request did not say it is a label.
+    UnexpectedLabel { at: Location, features: usize },
+    /// The request said rows carry a label, but they have only the features.
+    MissingLabel { at: Location, features: usize },
+    /// A JSON or JSON Lines record that is not a valid instance.
+    Instance { code: &'static str, index: usize, detail: String },
+    MalformedJson { record: Option<usize>, line: usize, column: usize, message: String },
+    EmptyRequest,
+    /// Intervals were asked of a model that stores no standard errors, or at a bad level.
+    Intervals(String),
     InvalidArgument(String),
 }
 
@@ -53,6 +63,12 @@ impl CoreError {
             CoreError::HeaderMismatch { .. } => "HEADER_MISMATCH",
             CoreError::NonFiniteInput { .. } => "NON_FINITE_VALUE",
             CoreError::TooFewRows { .. } => "TOO_FEW_ROWS",
+            CoreError::UnexpectedLabel { .. } => "FEATURE_COUNT_MISMATCH",
+            CoreError::MissingLabel { .. } => "FEATURE_COUNT_MISMATCH",
+            CoreError::Instance { code, .. } => code,
+            CoreError::MalformedJson { .. } => "MALFORMED_JSON",
+            CoreError::EmptyRequest => "EMPTY_REQUEST",
+            CoreError::Intervals(_) => "INVALID_INTERVALS",
             CoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
         }
     }
@@ -98,6 +114,22 @@ impl fmt::Display for CoreError {
                 f,
                 "{rows} row(s) cannot determine {parameters} parameter(s); least squares needs at least as many rows as parameters (features plus the intercept)"
             ),
+            CoreError::UnexpectedLabel { at, features } => write!(
+                f,
+                "{at} has {} columns, one more than the model's {features} feature(s); if the first column is the label, add label_size=1 to the Content-Type, otherwise send {features} values per row",
+                features + 1
+            ),
+            CoreError::MissingLabel { at, features } => write!(
+                f,
+                "{at} has {features} columns but the request says the first is a label (label_size=1); send the label and then {features} feature(s), or drop label_size"
+            ),
+            CoreError::Instance { index, detail, .. } => write!(f, "instance {index}: {detail}"),
+            CoreError::MalformedJson { record, line, column, message } => match record {
+                Some(r) => write!(f, "record {r} is not valid JSON (column {column}): {message}"),
+                None => write!(f, "the body is not valid JSON (line {line}, column {column}): {message}"),
+            },
+            CoreError::EmptyRequest => f.write_str("the request has no rows; send at least one row of features"),
+            CoreError::Intervals(message) => f.write_str(message),
             CoreError::InvalidArgument(message) => f.write_str(message),
         }
     }

@@ -12,6 +12,7 @@ pub mod distributions;
 pub mod error;
 pub mod fit;
 pub mod scalar;
+pub mod predict;
 pub mod score;
 pub mod solve;
 pub mod svd;

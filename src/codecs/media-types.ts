@@ -1,0 +1,113 @@
+/**
+ * Media types in, formats out: which body decoder and response encoder the
+ * native core should use, and the request's options carried in media-type
+ * parameters (label_size, intervals) or SageMaker's custom attributes.
+ */
+import { LinearError } from '../errors';
+
+export type Format = 'csv' | 'json' | 'jsonlines';
+
+export const MIME: Record<Format, string> = {
+  csv: 'text/csv',
+  json: 'application/json',
+  jsonlines: 'application/jsonlines',
+};
+
+const FORMATS: ReadonlyMap<string, Format> = new Map([
+  ['text/csv', 'csv'],
+  ['application/csv', 'csv'],
+  ['application/json', 'json'],
+  ['application/jsonlines', 'jsonlines'],
+  ['application/x-jsonlines', 'jsonlines'],
+  ['application/jsonl', 'jsonlines'],
+]);
+
+/** Generic types whose body is sniffed: JSON when it starts with { or [, else CSV (the SDK's default Predictor sends octet-stream). */
+const SNIFFED = new Set(['', 'application/octet-stream']);
+
+export interface MediaType {
+  type: string;
+  params: Map<string, string>;
+}
+
+export function parseMediaType(header: string): MediaType {
+  const [type, ...rest] = header.split(';');
+  const params = new Map<string, string>();
+  for (const part of rest) {
+    const eq = part.indexOf('=');
+    if (eq > 0) params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+  }
+  return { type: type.trim().toLowerCase(), params };
+}
+
+const SUPPORTED = 'text/csv, application/json, application/jsonlines';
+
+function firstNonSpace(body: Buffer): number | undefined {
+  for (const byte of body) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return byte;
+  return undefined;
+}
+
+export function bodyFormat(contentType: MediaType, body: Buffer): Format {
+  const known = FORMATS.get(contentType.type);
+  if (known) return known;
+  if (SNIFFED.has(contentType.type)) {
+    const first = firstNonSpace(body);
+    return first === 0x7b || first === 0x5b ? 'json' : 'csv';
+  }
+  throw new LinearError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${contentType.type} is not supported; send ${SUPPORTED}`);
+}
+
+/** Whether rows carry the label first: Linear Learner's label_size parameter (0 or 1). */
+export function labelled(contentType: MediaType): boolean {
+  const size = contentType.params.get('label_size');
+  if (size === undefined || size === '0') return false;
+  if (size === '1') return true;
+  throw new LinearError('INVALID_LABEL_SIZE', `label_size=${size} is not supported; use label_size=1 when the first column is the label, or leave it out`);
+}
+
+/** The response format for an Accept header: the supported type of highest q, or the default for none or wildcards. */
+export function responseFormat(accept: string | undefined, defaultAccept: string): { format: Format; params: Map<string, string> } {
+  const fallback = () => {
+    const chosen = parseMediaType(defaultAccept);
+    return { format: FORMATS.get(chosen.type) ?? 'json', params: chosen.params };
+  };
+  if (!accept || accept.trim() === '') return fallback();
+  const offers = accept
+    .split(',')
+    .map(parseMediaType)
+    .map((m, i) => ({ ...m, q: Number(m.params.get('q') ?? 1), i }))
+    .filter((m) => m.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  for (const offer of offers) {
+    const format = FORMATS.get(offer.type);
+    if (format) return { format, params: offer.params };
+    if (offer.type === '*/*' || offer.type === '*') {
+      const chosen = fallback();
+      return { format: chosen.format, params: new Map([...chosen.params, ...offer.params]) };
+    }
+    if (offer.type === 'application/*') return { format: 'json', params: offer.params };
+    if (offer.type === 'text/*') return { format: 'csv', params: offer.params };
+  }
+  throw new LinearError('NOT_ACCEPTABLE', `Accept ${accept} has no type this server produces; accept one of ${SUPPORTED}`);
+}
+
+/** `key=value` pairs from X-Amzn-SageMaker-Custom-Attributes (separated by , or ;). */
+export function customAttributes(header: string | undefined): Map<string, string> {
+  const attributes = new Map<string, string>();
+  for (const part of (header ?? '').split(/[;,]/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) attributes.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return attributes;
+}
+
+/** Interval level from an Accept parameter or custom attribute, e.g. intervals=0.95. */
+export function requestedIntervals(acceptParams: Map<string, string>, attributes: Map<string, string>): number | undefined {
+  const raw = acceptParams.get('intervals') ?? attributes.get('intervals');
+  if (raw === undefined) return undefined;
+  const level = Number(raw);
+  if (!(level > 0 && level < 1)) {
+    throw new LinearError('INVALID_INTERVALS', `intervals=${raw} must be a probability strictly between 0 and 1, e.g. intervals=0.95`);
+  }
+  return level;
+}

@@ -1,0 +1,40 @@
+/**
+ * `linear serve`: SageMaker hosting and batch transform. Loads model.json
+ * once (other files SageMaker leaves in model/ are ignored), then serves
+ * until SIGTERM, draining in-flight requests.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { servingSettings } from '../contract/serving-env';
+import type { MlPaths } from '../contract/paths';
+import { loadModel, predictorModel } from '../model/model';
+import { Predictor } from '../native';
+import { serve } from '../server/server';
+import type { RunContext } from './context';
+
+export async function runServe(paths: MlPaths, ctx: RunContext, port?: number): Promise<void> {
+  const settings = servingSettings(process.env, port);
+  const model = await loadModel(paths);
+  const predictor = new Predictor(predictorModel(model));
+  const serving = await serve(predictor, settings, ctx.log, ctx.signal);
+  const intervals = model.inference ? 'intervals available' : 'no intervals (ridge or no residual df)';
+  ctx.log(
+    `serving ${paths.modelFile} (${model.coefficients.length} features: ${model.feature_names.join(', ')}; ${intervals}) ` +
+      `on 0.0.0.0:${serving.port}, payload limit ${settings.maxPayloadMb} MiB, timeout ${settings.timeoutMs / 1000} s`,
+  );
+  await serving.closed;
+  ctx.log('stopped: all in-flight requests finished');
+}
+
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return port;
+}
+
+export function serveCommand(run: (action: (paths: MlPaths, ctx: RunContext) => Promise<void>, root: string) => Promise<void>): Command {
+  return new Command('serve')
+    .description('answer SageMaker hosting and batch transform: GET /ping, POST /invocations, GET /execution-parameters')
+    .option('--ml-root <dir>', 'SageMaker directory tree to read the model from', '/opt/ml')
+    .option('--port <port>', 'port to listen on (default: SAGEMAKER_BIND_TO_PORT or 8080)', portNumber)
+    .action((options: { mlRoot: string; port?: number }) => run((paths, ctx) => runServe(paths, ctx, options.port), options.mlRoot));
+}
