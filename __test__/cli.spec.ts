@@ -39,7 +39,7 @@ test('the bundled ml/ example trains and then predicts exactly 31', async (t) =>
 });
 
 test('every command has --help, and an unknown command is a usage error', async (t) => {
-  for (const args of [['--help'], ['train', '--help'], ['test', '--help']]) {
+  for (const args of [['--help'], ['train', '--help'], ['serve', '--help'], ['test', '--help']]) {
     const out = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
     t.regex(out, args.length === 1 ? /train/ : /--ml-root <dir>/, args.join(' '));
   }

@@ -18,25 +18,24 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
+/** Beyond the limit a body is still read (and dropped) this far, so the client gets its 413 instead of a reset. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () =>
     new LinearError('PAYLOAD_TOO_LARGE', `the body is larger than the ${limit / (1024 * 1024)} MiB limit; split the request (batch transform: lower MaxPayloadInMB or raise SAGEMAKER_MAX_PAYLOAD_IN_MB, up to 100)`);
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
+      if (size <= limit) chunks.push(chunk);
+      else if (size > limit + DRAIN_BYTES) {
+        req.pause();
         reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
+      } else chunks.length = 0;
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.on('end', () => (size > limit ? reject(tooLarge()) : resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))));
     req.on('error', reject);
   });
 }

@@ -215,6 +215,15 @@ impl Predictor {
         reader.push(body, &mut raw)?;
         reader.end_source(&mut raw)?;
         let Some(width) = reader.width() else {
+            // A lone line of words reads as a header; for a request it is far
+            // more likely a row of bad values than column names.
+            if let Some(header) = reader.header() {
+                return Err(CoreError::NonNumeric {
+                    at: Location { source: "body".into(), line: 1 },
+                    column: 1,
+                    text: header.join(","),
+                });
+            }
             return Ok(Rows { values: Vec::new(), intervals: None });
         };
         let at = || reader.first_data_line().cloned().unwrap_or(Location { source: "body".into(), line: 1 });
@@ -476,7 +485,8 @@ mod tests {
     #[test]
     fn bad_records_name_the_record_and_the_fix() {
         let p = predictor(None);
-        let cases: [(&str, BodyFormat, bool, &str, &str); 8] = [
+        let cases: [(&str, BodyFormat, bool, &str, &str); 9] = [
+            ("abc\n", B::Csv, false, "NON_NUMERIC_VALUE", "body line 1, column 1: 'abc'"),
             ("1,2,3\n", B::Csv, false, "FEATURE_COUNT_MISMATCH", "label_size=1"),
             ("1,2\n", B::Csv, true, "FEATURE_COUNT_MISMATCH", "says the first is a label"),
             ("1,2\n3,x\n", B::Csv, false, "NON_NUMERIC_VALUE", "body line 2, column 2: 'x'"),

@@ -1,0 +1,39 @@
+/** Starts the real `serve` command on a loopback port and stops it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { CLI } from './ml-tree';
+
+export interface RunningServer {
+  url: string;
+  child: ChildProcess;
+  logs: () => string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+export async function startServer(root: string, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--ml-root', root], {
+    env: { ...process.env, SAGEMAKER_BIND_TO_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let logs = '';
+  child.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      logs += d.toString();
+      const match = /on 0\.0\.0\.0:(\d+)/.exec(logs);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening:\n${logs}`)));
+  });
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    logs: () => logs,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return (await exited)[0];
+    },
+  };
+}
