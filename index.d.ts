@@ -80,6 +80,11 @@ export interface BindingFitOptions {
   fitIntercept?: boolean
   /** Ridge penalty alpha >= 0 on the slopes, as scikit-learn's Ridge (default 0). */
   l2?: number
+  /**
+   * Always factor in double-double (~32 digits) instead of deciding from
+   * the f64 pass's error estimate (default false).
+   */
+  extended?: boolean
 }
 
 /** Covariance of the estimates in the shifted basis: sigma2 · R⁻¹R⁻ᵀ. */

@@ -31,11 +31,14 @@ pub struct BindingFitOptions {
     pub fit_intercept: Option<bool>,
     /// Ridge penalty alpha >= 0 on the slopes, as scikit-learn's Ridge (default 0).
     pub l2: Option<f64>,
+    /// Always factor in double-double (~32 digits) instead of deciding from
+    /// the f64 pass's error estimate (default false).
+    pub extended: Option<bool>,
 }
 
 impl From<BindingFitOptions> for FitOptions {
     fn from(o: BindingFitOptions) -> Self {
-        FitOptions { fit_intercept: o.fit_intercept.unwrap_or(true), l2: o.l2.unwrap_or(0.0) }
+        FitOptions { fit_intercept: o.fit_intercept.unwrap_or(true), l2: o.l2.unwrap_or(0.0), extended: o.extended.unwrap_or(false) }
     }
 }
 
@@ -168,14 +171,14 @@ impl Task for FitTask {
 /// (`y.length` rows of `features` values), `y` the labels.
 #[napi(ts_return_type = "Promise<BindingFit>")]
 pub fn fit(x: Float64Array, y: Float64Array, features: u32, options: Option<BindingFitOptions>) -> AsyncTask<FitTask> {
-    let options = options.map_or(FitOptions { fit_intercept: true, l2: 0.0 }, Into::into);
+    let options = options.map_or_else(FitOptions::default, Into::into);
     AsyncTask::new(FitTask { x, y, features, options })
 }
 
 /// `fit` on the calling thread.
 #[napi]
 pub fn fit_sync(x: Float64Array, y: Float64Array, features: u32, options: Option<BindingFitOptions>) -> Result<BindingFit> {
-    let options = options.map_or(FitOptions { fit_intercept: true, l2: 0.0 }, Into::into);
+    let options = options.map_or_else(FitOptions::default, Into::into);
     let mut task = FitTask { x, y, features, options };
     let fit = task.compute()?;
     Ok(fit.into())

@@ -20,6 +20,14 @@ pub struct FitOptions {
     pub fit_intercept: bool,
     /// Ridge penalty alpha >= 0 on the slopes.
     pub l2: f64,
+    /// Always factor in double-double, whatever the f64 error estimate says.
+    pub extended: bool,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions { fit_intercept: true, l2: 0.0, extended: false }
+    }
 }
 
 impl FitOptions {
@@ -75,15 +83,20 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
             visit(&raw);
         }
     };
-    let mut double = Accumulator::<f64>::new(design, threads);
-    each_slab(&mut |slab| double.push_rows(slab));
-    let factor = double.finish();
-    let fit = solve(&factor, options.l2, Precision::Double)?;
+    let center = match (options.fit_intercept, y.first()) {
+        (true, Some(&label)) => [&[label][..], &x[..features]].concat(),
+        _ => vec![0.0; width],
+    };
     let small = y.len() * width <= RETAIN_VALUES;
-    if !small && accepts_double(&fit) {
-        return Ok(fit);
+    if !small && !options.extended {
+        let mut double = Accumulator::<f64>::with_center(design, threads, center.clone());
+        each_slab(&mut |slab| double.push_rows(slab));
+        let fit = solve(&double.finish(), options.l2, Precision::Double)?;
+        if accepts_double(&fit) {
+            return Ok(fit);
+        }
     }
-    let mut extended = Accumulator::<Dd>::with_center(design, threads, factor.center);
+    let mut extended = Accumulator::<Dd>::with_center(design, threads, center);
     each_slab(&mut |slab| extended.push_rows(slab));
     solve(&extended.finish(), options.l2, Precision::Extended)
 }
@@ -213,7 +226,7 @@ impl StreamingFit {
         if let Some(raw) = self.retained.take() {
             return fit_extended(design, l2, factor.center, &raw, self.threads).map(Some);
         }
-        if accepts_double(&fit) {
+        if accepts_double(&fit) && !self.options.extended {
             return Ok(Some(fit));
         }
         self.center = Some(factor.center);
@@ -263,7 +276,7 @@ mod tests {
 
     #[test]
     fn small_data_always_gets_the_extended_pass() {
-        let mut fit = StreamingFit::new(FitOptions { fit_intercept: true, l2: 0.0 }, None, 2).unwrap();
+        let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         stream(&mut fit, b"1,0\n4,1\n7,2\n10,3\n");
         let model = fit.finish().unwrap().unwrap();
         assert_eq!(model.precision, Precision::Extended);
@@ -274,7 +287,7 @@ mod tests {
     fn large_ill_conditioned_data_asks_for_a_second_pass() {
         // 200k rows x 6 values is beyond what is retained in memory.
         let (csv, x, y) = polynomial(200_000, 1e3);
-        let mut fit = StreamingFit::new(FitOptions { fit_intercept: true, l2: 0.0 }, None, 2).unwrap();
+        let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         stream(&mut fit, &csv);
         assert!(fit.finish().unwrap().is_none(), "f64 cannot certify a degree-5 polynomial with large residuals");
         fit.start_second_pass();
@@ -282,7 +295,7 @@ mod tests {
         let model = fit.finish().unwrap().unwrap();
         assert_eq!(model.precision, Precision::Extended);
         assert_eq!(model.statistics.n, 200_000);
-        let reference = fit_arrays(&x, &y, 5, FitOptions { fit_intercept: true, l2: 0.0 }, 1).unwrap();
+        let reference = fit_arrays(&x, &y, 5, FitOptions::default(), 1).unwrap();
         assert_eq!(reference.precision, Precision::Extended);
         for (k, (b, r)) in model.coefficients.iter().zip(&reference.coefficients).enumerate() {
             assert!((b - r).abs() <= 1e-13 * r.abs(), "coefficient {k}: {b} vs {r}");
@@ -297,7 +310,7 @@ mod tests {
             let (a, b) = (rng.normal(), rng.normal());
             csv.push_str(&format!("{},{a},{b}\n", 2.0 + 3.0 * a - b + 0.1 * rng.normal()));
         }
-        let mut fit = StreamingFit::new(FitOptions { fit_intercept: true, l2: 0.0 }, None, 2).unwrap();
+        let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         stream(&mut fit, csv.as_bytes());
         let model = fit.finish().unwrap().expect("one pass suffices");
         assert_eq!(model.precision, Precision::Double);

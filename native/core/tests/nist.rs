@@ -47,7 +47,7 @@ fn score(name: &str) -> Scores {
         features = row.len();
         x.extend(row);
     }
-    let fit: Fit = fit_arrays(&x, &y, features, FitOptions { fit_intercept: intercept, l2: 0.0 }, 2).unwrap();
+    let fit: Fit = fit_arrays(&x, &y, features, FitOptions { fit_intercept: intercept, ..FitOptions::default() }, 2).unwrap();
     let certified = &meta["certified"];
     let (coef, se) = (floats(&certified["coefficients"]), floats(&certified["std_errors"]));
     let s = &fit.statistics;
