@@ -2,6 +2,7 @@
 //! pass, [`Dd`] (double-double, ~32 significant digits) for the extended pass.
 
 use crate::dd::Dd;
+use crate::tsqr::Triangle;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 pub trait Scalar:
@@ -24,6 +25,18 @@ pub trait Scalar:
     fn is_negative(self) -> bool;
     /// `self * a + b`, fused where the representation allows.
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// Folds a column-major block into a factor (see `Triangle::absorb_in_place`).
+    fn absorb(triangle: &mut Triangle<Self>, block: &mut [Self], rows: usize) {
+        triangle.absorb_kernel(block, rows);
+    }
+}
+
+/// The f64 update compiled for AVX2 as well; the same operations in the same
+/// order (no fused multiply-add), so the bits do not depend on the CPU.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn absorb_avx2(triangle: &mut Triangle<f64>, block: &mut [f64], rows: usize) {
+    triangle.absorb_kernel(block, rows);
 }
 
 impl Scalar for f64 {
@@ -56,6 +69,14 @@ impl Scalar for f64 {
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
         self * a + b
+    }
+    fn absorb(triangle: &mut Triangle<f64>, block: &mut [f64], rows: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU was just checked to support AVX2.
+            return unsafe { absorb_avx2(triangle, block, rows) };
+        }
+        triangle.absorb_kernel(block, rows);
     }
 }
 

@@ -9,6 +9,24 @@
 
 use crate::scalar::Scalar;
 
+/// Σ aᵢbᵢ over eight interleaved partial sums: a fixed order that vector
+/// units can follow, so every machine gets the same bits.
+#[inline(always)]
+pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::default(); 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (a8.remainder(), b8.remainder());
+    for (x, y) in a8.zip(b8) {
+        for l in 0..8 {
+            acc[l] = x[l].mul_add(y[l], acc[l]);
+        }
+    }
+    for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
+        acc[l] = x.mul_add(*y, acc[l]);
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+}
+
 #[derive(Clone, Debug)]
 pub struct Triangle<T> {
     k: usize,
@@ -47,18 +65,22 @@ impl<T: Scalar> Triangle<T> {
     /// (`block[c * rows + i]` is row i, column c) and is overwritten.
     #[track_caller]
     pub fn absorb_in_place(&mut self, block: &mut [T], rows: usize) {
+        assert_eq!(block.len(), rows * self.k, "block must be rows x k, column-major");
+        T::absorb(self, block, rows);
+    }
+
+    /// The update itself; `inline(always)` so that callers compiled with
+    /// wider vector units get their own copy.
+    #[inline(always)]
+    pub(crate) fn absorb_kernel(&mut self, block: &mut [T], rows: usize) {
         let k = self.k;
-        assert_eq!(block.len(), rows * k, "block must be rows x k, column-major");
         if rows == 0 {
             return;
         }
         for j in 0..k {
             let (head, tail) = block.split_at_mut((j + 1) * rows);
             let v = &head[j * rows..];
-            let mut sigma = T::default();
-            for &x in v {
-                sigma = x.mul_add(x, sigma);
-            }
+            let sigma = dot(v, v);
             if sigma.is_zero() {
                 continue;
             }
@@ -72,15 +94,11 @@ impl<T: Scalar> Triangle<T> {
             let scale = (beta - x0) / (beta * v0 * v0);
             for c in (j + 1)..k {
                 let bc = &mut tail[(c - j - 1) * rows..(c - j) * rows];
-                let mut dot = T::default();
-                for i in 0..rows {
-                    dot = v[i].mul_add(bc[i], dot);
-                }
                 let rjc = self.r[j * k + c];
-                let w = (v0.mul_add(rjc, dot)) * scale;
+                let w = (v0.mul_add(rjc, dot(v, bc))) * scale;
                 self.r[j * k + c] = rjc - w * v0;
-                for i in 0..rows {
-                    bc[i] = bc[i] - w * v[i];
+                for (b, &x) in bc.iter_mut().zip(v) {
+                    *b = *b - w * x;
                 }
             }
             self.r[j * k + j] = beta;
