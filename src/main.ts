@@ -53,7 +53,10 @@ async function writeFailure(paths: MlPaths, err: LinearError): Promise<void> {
 async function execute(action: Action, root: string, policy: Policy): Promise<void> {
   const paths = mlPaths(root);
   const controller = new AbortController();
-  const terminated = new LinearError(ErrorCode.TERMINATED, 'stopped by SIGTERM (StopTrainingJob, the maximum runtime or docker stop) before finishing; no model was written');
+  const terminated = new LinearError(
+    ErrorCode.TERMINATED,
+    `stopped by SIGTERM (StopTrainingJob, the maximum runtime or docker stop) before finishing${policy.writesFailure ? '; no model was written' : ''}`,
+  );
   const fail = async (err: LinearError) => {
     log(`error ${failureLine(err)}`);
     if (err.kind === 'internal' && err.stack) process.stderr.write(`${err.stack}\n`);
