@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 
 /** Large enough to amortise per-chunk parsing overhead, small enough to keep memory flat. */
-export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
 
 export interface ReadFileChunksOptions {
   /** Aborting stops the read; the AbortError is rethrown as is for the caller to map. */
@@ -20,17 +20,25 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 /**
  * Streams a file's bytes in chunks of about `chunkSize`, decompressing it on the
  * way if it starts with the gzip magic bytes (whatever its name or declared type).
- * The next chunk is read while the caller processes the current one.
+ * The next chunk is read while the caller processes the current one. A chunk is
+ * only valid until the caller asks for the next: plain files cycle through two
+ * buffers, so memory stays flat and no page is faulted in twice.
  */
 export async function* readFileChunks(file: string, opts: ReadFileChunksOptions = {}): AsyncGenerator<Buffer> {
   const name = opts.displayName ?? file;
-  const { stream, gzipped } = await openBytes(file, name, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  if (opts.signal !== undefined) addAbortSignal(opts.signal, stream);
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const opened = await openBytes(file, name, chunkSize);
+  if ('handle' in opened) yield* readPlain(opened.handle, name, chunkSize, opts.signal);
+  else yield* readGzip(opened.stream, name, opts.signal);
+}
+
+async function* readGzip(stream: Readable, name: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  if (signal !== undefined) addAbortSignal(signal, stream);
   try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
-    if (gzipped && isZlibError(err)) {
+    if (isZlibError(err)) {
       throw new LinearError(
         ErrorCode.CORRUPT_GZIP,
         `${name} starts like gzip but is corrupt or truncated: ${(err as Error).message}; ` +
@@ -44,12 +52,36 @@ export async function* readFileChunks(file: string, opts: ReadFileChunksOptions 
   }
 }
 
-/** Opens the file once: the magic bytes are read in place, then the stream starts again at byte 0. */
-async function openBytes(
-  file: string,
-  name: string,
-  chunkSize: number,
-): Promise<{ stream: Readable; gzipped: boolean }> {
+/** Two buffers in turn: one with the chunk the caller holds, one being filled. */
+async function* readPlain(handle: FileHandle, name: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+  let position = 0;
+  let turn = 0;
+  let pending = handle.read(buffers[turn], 0, chunkSize, position);
+  try {
+    for (;;) {
+      const { bytesRead } = await pending.catch((err: unknown) => {
+        throw unreadable(name, err);
+      });
+      if (signal?.aborted) throw abortError(signal);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      const filled = buffers[turn].subarray(0, bytesRead);
+      turn = 1 - turn;
+      pending = handle.read(buffers[turn], 0, chunkSize, position);
+      yield filled;
+    }
+  } finally {
+    await pending.catch(() => undefined);
+    await handle.close();
+  }
+}
+
+/**
+ * Opens the file once and reads its magic bytes in place: a plain file is read
+ * through its handle, a gzip file is streamed from byte 0 through gunzip.
+ */
+async function openBytes(file: string, name: string, chunkSize: number): Promise<{ handle: FileHandle } | { stream: Readable }> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -60,17 +92,22 @@ async function openBytes(
     // A file shorter than the magic leaves zeros in `head`, so it never matches.
     const head = Buffer.alloc(GZIP_MAGIC.length);
     await handle.read(head, 0, head.length, 0);
-    const gzipped = head.equals(GZIP_MAGIC);
+    if (!head.equals(GZIP_MAGIC)) return { handle };
     const source = handle.createReadStream({ start: 0, highWaterMark: chunkSize });
-    if (!gzipped) return { stream: source, gzipped };
     // The callback has nothing to add: pipeline destroys the gunzip stream with any
     // read or inflate error, and the loop in readFileChunks sees it there.
-    const stream = pipeline(source, createGunzip({ chunkSize }), () => {});
-    return { stream, gzipped };
+    return { stream: pipeline(source, createGunzip({ chunkSize }), () => {}) };
   } catch (err) {
     await handle.close();
     throw unreadable(name, err);
   }
+}
+
+/** The same shape of error a stream gives when its signal aborts. */
+function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason });
+  err.name = 'AbortError';
+  return err;
 }
 
 /** zlib reports bad or truncated data with Z_* codes (Z_DATA_ERROR, Z_BUF_ERROR, ...). */
