@@ -297,6 +297,12 @@ const POW10: [f64; 23] = [
 /// Anything else goes to the general parser.
 #[inline(always)]
 fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
+    simple_number(s).or_else(|| fallback(s))
+}
+
+/// The fast path alone: `None` for anything it cannot round exactly.
+#[inline(always)]
+fn simple_number(s: &[u8]) -> Option<(f64, usize)> {
     let mut i = 0;
     let negative = match s.first() {
         Some(b'-') => {
@@ -329,7 +335,7 @@ fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
         scale = -((i - fraction) as i64);
     }
     if digits == 0 || digits > 19 {
-        return fallback(s);
+        return None;
     }
     if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
         let mut j = i + 1;
@@ -351,13 +357,13 @@ fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
             j += 1;
         }
         if j == exp_start || (j < s.len() && s[j].is_ascii_digit()) {
-            return fallback(s);
+            return None;
         }
         scale += if exp_negative { -exponent } else { exponent };
         i = j;
     }
     if mantissa > 1 << 53 || !(-22..=22).contains(&scale) {
-        return fallback(s);
+        return None;
     }
     let m = mantissa as f64;
     let value = if scale >= 0 { m * POW10[scale as usize] } else { m / POW10[(-scale) as usize] };
@@ -452,6 +458,35 @@ fn cell_text(line: &[u8], start: usize) -> String {
     String::from_utf8_lossy(unquote(trim(&line[start..end]))).into_owned()
 }
 
+/// The common row: `width` plain numbers separated by commas, nothing else.
+/// Anything unusual returns false with `out` untouched, for `parse_row`.
+#[inline(always)]
+fn parse_plain_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> bool {
+    let before = out.len();
+    let mut pos = 0;
+    for column in 0..width {
+        match simple_number(&line[pos..]) {
+            Some((value, used)) => {
+                out.push(value);
+                pos += used;
+            }
+            None => break,
+        }
+        if column + 1 == width {
+            if pos == line.len() {
+                return true;
+            }
+            break;
+        }
+        if line.get(pos) != Some(&b',') {
+            break;
+        }
+        pos += 1;
+    }
+    out.truncate(before);
+    false
+}
+
 /// Parses one data row of exactly `width` cells into `out` (nothing is
 /// appended on error).
 fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellError> {
@@ -459,6 +494,9 @@ fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellEr
         Some(b'\r') => &line[..line.len() - 1],
         _ => line,
     };
+    if parse_plain_row(line, width, out) {
+        return Ok(());
+    }
     let before = out.len();
     let fail = |out: &mut Vec<f64>, e: CellError| {
         out.truncate(before);
