@@ -30,7 +30,21 @@ export interface MediaType {
   params: Map<string, string>;
 }
 
-export function parseMediaType(header: string): MediaType {
+/** Clients send the same few headers over and over: remember their parses. */
+function memoized<T>(parse: (header: string) => T, capacity = 64): (header: string) => T {
+  const seen = new Map<string, T>();
+  return (header) => {
+    let value = seen.get(header);
+    if (value === undefined) {
+      value = parse(header);
+      if (seen.size >= capacity) seen.clear();
+      seen.set(header, value);
+    }
+    return value;
+  };
+}
+
+export const parseMediaType = memoized(function parseMediaType(header: string): MediaType {
   const [type, ...rest] = header.split(';');
   const params = new Map<string, string>();
   for (const part of rest) {
@@ -38,7 +52,7 @@ export function parseMediaType(header: string): MediaType {
     if (eq > 0) params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"|"$/g, ''));
   }
   return { type: type.trim().toLowerCase(), params };
-}
+});
 
 const SUPPORTED = 'text/csv, application/json, application/jsonlines';
 
@@ -65,13 +79,29 @@ export function labelled(contentType: MediaType): boolean {
   throw new LinearError('INVALID_LABEL_SIZE', `label_size=${size} is not supported; use label_size=1 when the first column is the label, or leave it out`);
 }
 
+export interface ResponseChoice {
+  format: Format;
+  params: Map<string, string>;
+}
+
+const responseChoices = new Map<string, (accept: string) => ResponseChoice>();
+
 /** The response format for an Accept header: the supported type of highest q, or the default for none or wildcards. */
-export function responseFormat(accept: string | undefined, defaultAccept: string): { format: Format; params: Map<string, string> } {
+export function responseFormat(accept: string | undefined, defaultAccept: string): ResponseChoice {
+  let choose = responseChoices.get(defaultAccept);
+  if (choose === undefined) {
+    choose = memoized((header) => chooseResponse(header, defaultAccept));
+    responseChoices.set(defaultAccept, choose);
+  }
+  return choose(accept ?? '');
+}
+
+function chooseResponse(accept: string, defaultAccept: string): ResponseChoice {
   const fallback = () => {
     const chosen = parseMediaType(defaultAccept);
     return { format: FORMATS.get(chosen.type) ?? 'json', params: chosen.params };
   };
-  if (!accept || accept.trim() === '') return fallback();
+  if (accept.trim() === '') return fallback();
   const offers = accept
     .split(',')
     .map(parseMediaType)
