@@ -90,7 +90,7 @@ pub struct Fit {
     pub centered_intercept: f64,
     pub precision: Precision,
     /// Bound-style estimate of the relative error an f64 factorisation leaves
-    /// in the coefficients: u·r·(κ + κ²·ρ) with κ the column-scaled condition
+    /// in the coefficients: u·√r·(κ + κ²·ρ) with κ the column-scaled condition
     /// number and ρ the relative residual (Golub & Van Loan, LS sensitivity).
     pub estimated_error: f64,
     pub statistics: Statistics,
@@ -245,7 +245,10 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     } else {
         fitted_rss.sqrt() / (singular.first().copied().unwrap_or(0.0) * scaled_solution)
     };
-    let estimated_error = rank as f64 * f64::EPSILON * (kappa + kappa * kappa * rho);
+    // √r rather than the worst-case r: rounding errors of r reflections add
+    // like a random walk (Higham, ch. 19), and the bound is otherwise far too
+    // pessimistic to keep well-conditioned data on the one-pass path.
+    let estimated_error = (rank as f64).sqrt() * f64::EPSILON * (kappa + kappa * kappa * rho);
 
     // Condition number of the design as given: undo the shift, X = X_s·T.
     let mut original = vec![0.0; q * q];
