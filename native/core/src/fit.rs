@@ -91,14 +91,77 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
     if !small && !options.extended {
         let mut double = Accumulator::<f64>::with_center(design, threads, center.clone());
         each_slab(&mut |slab| double.push_rows(slab));
-        let fit = solve(&double.finish(), options.l2, Precision::Double)?;
+        let mut fit = solve(&double.finish(), options.l2, Precision::Double)?;
         if accepts_double(&fit) {
+            refine(&mut fit, x, y, threads);
             return Ok(fit);
         }
     }
     let mut extended = Accumulator::<Dd>::with_center(design, threads, center);
     each_slab(&mut |slab| extended.push_rows(slab));
     solve(&extended.finish(), options.l2, Precision::Extended)
+}
+
+/// One step of iterative refinement, for data in memory: the residual
+/// r = y - Xb in double-double, then b += R⁻¹R⁻ᵀ(Xᵀr) (corrected seminormal
+/// equations, Björck). It costs two light passes over the data and takes the
+/// f64 answer to within an ulp or two of the exact one. Ridge fits (no R⁻¹
+/// stored) are left as they are.
+fn refine(fit: &mut Fit, x: &[f64], y: &[f64], threads: usize) {
+    let Some(inference) = fit.inference.as_ref() else {
+        return;
+    };
+    let p = fit.coefficients.len();
+    let lead = usize::from(fit.design.fit_intercept);
+    let parameters = &inference.parameters;
+    let r = parameters.len();
+    let solution: Vec<f64> = parameters
+        .iter()
+        .map(|&j| if j < lead { fit.centered_intercept } else { fit.coefficients[j - lead] })
+        .collect();
+    let (center, center_label) = (&fit.center, fit.center_label);
+    // Xᵀr over a range of rows; the two halves are fixed, so the sum does not
+    // depend on the thread count.
+    let gradient = |rows: std::ops::Range<usize>| -> Vec<f64> {
+        let mut g = vec![0.0; r];
+        let mut z = vec![0.0; r];
+        for i in rows {
+            let mut residual = Dd::difference(y[i], center_label);
+            for (a, &j) in parameters.iter().enumerate() {
+                let zj = if j < lead { Dd::from(1.0) } else { Dd::difference(x[i * p + j - lead], center[j - lead]) };
+                residual = residual - zj * Dd::from(solution[a]);
+                z[a] = zj.to_f64();
+            }
+            let residual = residual.to_f64();
+            for (ga, za) in g.iter_mut().zip(&z) {
+                *ga += za * residual;
+            }
+        }
+        g
+    };
+    let half = y.len() / 2;
+    let (first, second) = if threads > 1 {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| gradient(half..y.len()));
+            (gradient(0..half), other.join().expect("refinement thread panicked"))
+        })
+    } else {
+        (gradient(0..half), gradient(half..y.len()))
+    };
+    let g: Vec<f64> = first.iter().zip(&second).map(|(a, b)| a + b).collect();
+    let factor = &inference.covariance_factor;
+    // w = R⁻ᵀg, δ = R⁻¹w (R⁻¹ upper triangular, row-major).
+    let w: Vec<f64> = (0..r).map(|a| (0..=a).map(|c| factor[c * r + a] * g[c]).sum()).collect();
+    for (a, &j) in parameters.iter().enumerate() {
+        let delta: f64 = (a..r).map(|c| factor[a * r + c] * w[c]).sum();
+        let value = solution[a] + delta;
+        if j < lead {
+            fit.centered_intercept = value;
+        } else {
+            fit.coefficients[j - lead] = value;
+        }
+    }
+    fit.refresh_intercept_and_tests();
 }
 
 /// Fits CSV bytes streamed source by source (files, pipes), label first.
@@ -300,6 +363,32 @@ mod tests {
         for (k, (b, r)) in model.coefficients.iter().zip(&reference.coefficients).enumerate() {
             assert!((b - r).abs() <= 1e-13 * r.abs(), "coefficient {k}: {b} vs {r}");
         }
+    }
+
+    #[test]
+    fn refinement_brings_the_one_pass_answer_to_the_extended_one() {
+        // Correlated columns with 300k rows, still on the one-pass path: one
+        // refinement step lands within a few ulps of the double-double answer.
+        let mut rng = Lcg::new(21);
+        let (n, p) = (300_000, 4);
+        let mut x = Vec::with_capacity(n * p);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let shared = rng.normal();
+            let row: Vec<f64> = (0..p).map(|_| shared + 0.2 * rng.normal()).collect();
+            y.push(0.3 + row.iter().enumerate().map(|(j, v)| (j as f64 + 1.0) * v).sum::<f64>() + rng.normal());
+            x.extend(row);
+        }
+        let fast = fit_arrays(&x, &y, p, FitOptions::default(), 2).unwrap();
+        assert_eq!(fast.precision, Precision::Double);
+        let exact = fit_arrays(&x, &y, p, FitOptions { extended: true, ..FitOptions::default() }, 2).unwrap();
+        let scale = exact.coefficients.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+        for (a, b) in fast.coefficients.iter().zip(&exact.coefficients) {
+            assert!((a - b).abs() <= 4.0 * f64::EPSILON * scale, "{a} vs {b}");
+        }
+        assert!((fast.intercept - exact.intercept).abs() <= 4.0 * f64::EPSILON * scale);
+        let single = fit_arrays(&x, &y, p, FitOptions::default(), 1).unwrap();
+        assert_eq!(single.coefficients, fast.coefficients, "the thread count must not change the bits");
     }
 
     #[test]

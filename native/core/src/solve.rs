@@ -98,6 +98,31 @@ pub struct Fit {
     pub inference: Option<Inference>,
 }
 
+impl Fit {
+    /// After the coefficients changed (refinement): the intercept in the
+    /// original basis, and the t statistics and p-values that use them.
+    pub fn refresh_intercept_and_tests(&mut self) {
+        if self.design.fit_intercept {
+            let mut acc = Dd::from(self.center_label).add_f64(self.centered_intercept);
+            for (b, c) in self.coefficients.iter().zip(&self.center) {
+                acc = acc - Dd::product(*b, *c);
+            }
+            self.intercept = acc.to_f64();
+        }
+        let s = &mut self.statistics;
+        if s.df_resid > 0.0 {
+            for f in 0..self.coefficients.len() {
+                s.t_values[f] = self.coefficients[f] / s.std_errors[f];
+                s.p_values[f] = student_t_two_sided(s.t_values[f], s.df_resid);
+            }
+            if self.design.fit_intercept {
+                s.intercept_t_value = self.intercept / s.intercept_std_error;
+                s.intercept_p_value = student_t_two_sided(s.intercept_t_value, s.df_resid);
+            }
+        }
+    }
+}
+
 /// Solves a factor with ridge penalty `l2` (0 for ordinary least squares).
 pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Result<Fit, CoreError> {
     let design = factor.design;
