@@ -1,0 +1,94 @@
+/**
+ * `npm run bench [-- --quick]`: training end to end, in-memory fits and
+ * serving, each next to the peers a user would pick instead, measured in the
+ * same run on the same data. Writes bench/RESULTS.md (quick mode:
+ * bench/out/RESULTS-quick.md, so a smoke run never replaces the full results).
+ */
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Bench } from './lib/context';
+import { section, type Table } from './lib/format';
+import { machineTable } from './lib/machine';
+import { CLI, QUICK_RESULTS_FILE, REPO_ROOT, RESULTS_FILE } from './lib/paths';
+import { installCleanup, killAll } from './lib/processes';
+import { pythonEnv } from './lib/python';
+import { writeReport } from './lib/report';
+import { runInMemory } from './sections/in-memory';
+import { runServing } from './sections/serving';
+import { targetsTable } from './sections/targets';
+import { runTraining } from './sections/training';
+
+/** Above this the numbers of a 2-core machine are someone else's too. */
+const BUSY_LOAD = 0.5;
+
+function parseArgs(argv: string[]): { quick: boolean } {
+  const unknown = argv.filter((a) => a !== '--quick');
+  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}; usage: npm run bench [-- --quick]`);
+  return { quick: argv.includes('--quick') };
+}
+
+function checkBuilt(): void {
+  for (const file of [CLI, path.join(REPO_ROOT, 'index.js')]) {
+    if (!existsSync(file)) throw new Error(`${path.relative(REPO_ROOT, file)} is missing; run npm run build first`);
+  }
+}
+
+/** Cells that say why a peer has no number, gathered for the closing summary. */
+function gaps(tables: Table[]): string[] {
+  const found = new Set<string>();
+  for (const table of tables) {
+    const name = table.title.split(' (')[0];
+    for (const c of table.rows.flat()) if (/^(skipped|failed): /.test(c)) found.add(`${name}: ${c}`);
+  }
+  return [...found];
+}
+
+async function main(): Promise<void> {
+  const { quick } = parseArgs(process.argv.slice(2));
+  installCleanup();
+  checkBuilt();
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  const [load1] = os.loadavg();
+  if (load1 > BUSY_LOAD) log(`warning: load average ${load1.toFixed(2)} > ${BUSY_LOAD}; something else is using the CPU and the figures will be noisy`);
+
+  const python = await pythonEnv(log);
+  const bench: Bench = { quick, python, log, print };
+  const tables: Table[] = [];
+  const show = (table: Table) => {
+    tables.push(table);
+    print(section(table));
+  };
+  const durations: string[] = [];
+  /** Section times, so a quick run tells how long a full one will take. */
+  const timed = async <T extends { table: Table }>(name: string, work: (b: Bench) => Promise<T>): Promise<T> => {
+    const sectionStarted = Date.now();
+    const result = await work(bench);
+    durations.push(`${name} ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s`);
+    show(result.table);
+    return result;
+  };
+  show(machineTable(python));
+  const training = await timed('training', runTraining);
+  const inMemory = await timed('in-memory', runInMemory);
+  const serving = await timed('serving', runServing);
+  const targets = targetsTable(training, inMemory, serving);
+  show(targets);
+
+  const minutes = (Date.now() - started) / 60_000;
+  const file = quick ? QUICK_RESULTS_FILE : RESULTS_FILE;
+  await writeReport({ file, quick, minutes, tables });
+  const missing = gaps(tables);
+  const met = targets.rows.filter((r) => r[r.length - 1] === 'met').length;
+  print(`Summary: ${quick ? 'quick' : 'full'} run in ${(minutes * 60).toFixed(0)} s (${durations.join(', ')}); ${met} of ${targets.rows.length} targets met; results in ${path.relative(process.cwd(), file)}.`);
+  if (python.setupSeconds !== null) print(`The Python venv was set up in this run (${python.setupSeconds.toFixed(0)} s); later runs reuse it.`);
+  print(missing.length === 0 ? 'Every peer ran.' : `Not measured:\n${missing.map((m) => `- ${m}`).join('\n')}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  killAll();
+  process.exitCode = 1;
+});
