@@ -2,7 +2,9 @@
 //! the factor is of the design `[1, x1 - c1, .., xp - cp, y - c0]` (intercept
 //! column only when fitted), where `c` is the first row. With an intercept
 //! the shift changes no slope, and it keeps offset features (timestamps near
-//! 1e9) as well conditioned as centred ones.
+//! 1e9) as well conditioned as centred ones. The extended pass holds each
+//! shifted value exactly (a double-double difference), so it solves the data
+//! as given, not a rounded copy.
 //!
 //! Rows are cut into fixed blocks numbered from the first row; block b goes
 //! to lane b mod LANES and lanes merge in a fixed order at the end. So the
@@ -188,12 +190,12 @@ fn fill_block<T: Scalar>(design: Design, center: &[f64], raw: &[f64], block: &mu
     for f in 1..width {
         let column = &mut block[(lead + f - 1) * rows..(lead + f) * rows];
         for (i, cell) in column.iter_mut().enumerate() {
-            *cell = T::from_f64(raw[i * width + f] - center[f]);
+            *cell = T::difference(raw[i * width + f], center[f]);
         }
     }
     let label = &mut block[(lead + width - 1) * rows..(lead + width) * rows];
     for (i, cell) in label.iter_mut().enumerate() {
-        *cell = T::from_f64(raw[i * width] - center[0]);
+        *cell = T::difference(raw[i * width], center[0]);
     }
 }
 

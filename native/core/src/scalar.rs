@@ -18,6 +18,8 @@ pub trait Scalar:
     + Neg<Output = Self>
 {
     fn from_f64(x: f64) -> Self;
+    /// `a - b`, exactly where the representation can hold it.
+    fn difference(a: f64, b: f64) -> Self;
     fn to_f64(self) -> f64;
     fn to_dd(self) -> Dd;
     fn sqrt(self) -> Self;
@@ -43,6 +45,10 @@ impl Scalar for f64 {
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
+    }
+    #[inline(always)]
+    fn difference(a: f64, b: f64) -> Self {
+        a - b
     }
     #[inline(always)]
     fn to_f64(self) -> f64 {
@@ -84,6 +90,10 @@ impl Scalar for Dd {
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         Dd::from(x)
+    }
+    #[inline(always)]
+    fn difference(a: f64, b: f64) -> Self {
+        Dd::difference(a, b)
     }
     #[inline(always)]
     fn to_f64(self) -> f64 {

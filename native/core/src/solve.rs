@@ -93,6 +93,9 @@ pub struct Fit {
     /// in the coefficients: u·√r·(κ + κ²·ρ) with κ the column-scaled condition
     /// number and ρ the relative residual (Golub & Van Loan, LS sensitivity).
     pub estimated_error: f64,
+    /// How much one refinement step shrinks the error of an f64 solution:
+    /// u·√r·κ² (the seminormal equations square the condition number).
+    pub refinement_contraction: f64,
     pub statistics: Statistics,
     /// Absent for ridge fits (l2 > 0) and fits with no residual degrees of freedom.
     pub inference: Option<Inference>,
@@ -386,6 +389,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         centered_intercept: if design.fit_intercept { beta[0].to_f64() } else { 0.0 },
         precision,
         estimated_error,
+        refinement_contraction: (rank as f64).sqrt() * f64::EPSILON * kappa * kappa,
         statistics: stats,
         inference,
     })
