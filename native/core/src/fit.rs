@@ -17,10 +17,27 @@ pub const RETAIN_VALUES: usize = 1 << 20;
 /// Largest relative coefficient error accepted from the f64 pass.
 pub const ERROR_TARGET: f64 = 1e-12;
 /// In memory, an f64 solution is refined instead of refactored when each
-/// step shrinks its error at least this much (two steps then reach the target
-/// from any estimate a double pass can leave).
-const REFINE_CONTRACTION: f64 = 1e-6;
-const REFINE_STEPS: usize = 2;
+/// step surely shrinks its error (contraction at most this) and a few steps
+/// take the estimated error well below the target.
+const REFINE_CONTRACTION: f64 = 1e-2;
+const REFINE_MAX_STEPS: usize = 4;
+
+/// Refinement steps that bring `fit` from its estimated error to a thousandth
+/// of the target, one more for safety, or `None` when refactoring is the
+/// better road (no R⁻¹ stored, or refinement would converge too slowly).
+fn refinement_steps(fit: &Fit) -> Option<usize> {
+    let contraction = fit.refinement_contraction;
+    if fit.inference.is_none() || contraction > REFINE_CONTRACTION {
+        return None;
+    }
+    let mut error = fit.estimated_error;
+    let mut steps = 1;
+    while error > ERROR_TARGET * 1e-3 {
+        error *= contraction;
+        steps += 1;
+    }
+    (steps <= REFINE_MAX_STEPS).then_some(steps)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitOptions {
@@ -103,8 +120,8 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
             refine(&mut fit, x, y, threads, Gradient::Double);
             return Ok(fit);
         }
-        if fit.refinement_contraction <= REFINE_CONTRACTION && fit.inference.is_some() {
-            for _ in 0..REFINE_STEPS {
+        if let Some(steps) = refinement_steps(&fit) {
+            for _ in 0..steps {
                 refine(&mut fit, x, y, threads, Gradient::Extended);
             }
             return Ok(fit);
