@@ -39,11 +39,6 @@ impl<T: Scalar> Triangle<T> {
         Triangle { k, r: vec![T::default(); k * k] }
     }
 
-    pub fn from_row_major(k: usize, r: Vec<T>) -> Self {
-        assert_eq!(r.len(), k * k, "a k x k factor needs k*k entries");
-        Triangle { k, r }
-    }
-
     pub fn size(&self) -> usize {
         self.k
     }
@@ -51,10 +46,6 @@ impl<T: Scalar> Triangle<T> {
     #[inline(always)]
     pub fn get(&self, i: usize, j: usize) -> T {
         self.r[i * self.k + j]
-    }
-
-    pub fn set(&mut self, i: usize, j: usize, v: T) {
-        self.r[i * self.k + j] = v;
     }
 
     pub fn entries(&self) -> &[T] {
