@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { parseMediaType } from '../codecs/media-types';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import type { MlPaths } from './paths';
 
@@ -122,8 +123,8 @@ export function checkTrainingChannelConfig(name: string, cfg: ChannelConfig | un
   }
   if (cfg.contentType === undefined) return;
 
-  const { essence, params } = parseMediaType(cfg.contentType);
-  if (!READABLE_MEDIA_TYPES.has(essence)) {
+  const { type, params } = parseMediaType(cfg.contentType);
+  if (!READABLE_MEDIA_TYPES.has(type)) {
     throw new LinearError(
       ErrorCode.UNSUPPORTED_CONTENT_TYPE,
       `channel '${name}' has ContentType '${cfg.contentType}'; only CSV (text/csv, optionally gzip-compressed) is read`,
@@ -137,15 +138,4 @@ export function checkTrainingChannelConfig(name: string, cfg: ChannelConfig | un
         `in the first column (label_size=1 or no label_size)`,
     );
   }
-}
-
-/** Lower-cased type/subtype plus parameters, so `Text/CSV; Label_Size=1` matches `text/csv`. */
-function parseMediaType(contentType: string): { essence: string; params: Map<string, string> } {
-  const [essence, ...rest] = contentType.split(';').map((part) => part.trim().toLowerCase());
-  const params = new Map<string, string>();
-  for (const param of rest) {
-    const eq = param.indexOf('=');
-    if (eq > 0) params.set(param.slice(0, eq).trim(), param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
-  }
-  return { essence, params };
 }
