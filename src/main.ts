@@ -9,11 +9,9 @@ import { promises as fs } from 'node:fs';
 import { trainCommand } from './commands/train';
 import { serveCommand } from './commands/serve';
 import { testCommand } from './commands/test';
-import { LOG_PREFIX, type RunContext } from './commands/context';
+import { LOG_PREFIX, type Action } from './commands/context';
 import { mlPaths, type MlPaths } from './contract/paths';
 import { ErrorCode, ExitCode, LinearError, failureLine, toLinearError } from './errors';
-
-type Action = (paths: MlPaths, ctx: RunContext) => Promise<void>;
 
 interface Policy {
   /** Training writes SageMaker's output/failure; the other commands report on stderr only. */

@@ -5,11 +5,11 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { servingSettings } from '../contract/serving-env';
-import type { MlPaths } from '../contract/paths';
+import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { loadModel, predictorModel } from '../model/model';
 import { Predictor } from '../native';
 import { serve } from '../server/server';
-import type { RunContext } from './context';
+import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
 export async function runServe(paths: MlPaths, ctx: RunContext, port?: number): Promise<void> {
   const settings = servingSettings(process.env, port);
@@ -31,10 +31,10 @@ function portNumber(value: string): number {
   return port;
 }
 
-export function serveCommand(run: (action: (paths: MlPaths, ctx: RunContext) => Promise<void>, root: string) => Promise<void>): Command {
+export function serveCommand(run: Runner): Command {
   return new Command('serve')
     .description('answer SageMaker hosting and batch transform: GET /ping, POST /invocations, GET /execution-parameters')
-    .option('--ml-root <dir>', 'SageMaker directory tree to read the model from', '/opt/ml')
+    .option(ML_ROOT_OPTION, 'SageMaker directory tree to read the model from', DEFAULT_ML_ROOT)
     .option('--port <port>', 'port to listen on (default: SAGEMAKER_BIND_TO_PORT or 8080)', portNumber)
     .action((options: { mlRoot: string; port?: number }) => run((paths, ctx) => runServe(paths, ctx, options.port), options.mlRoot));
 }

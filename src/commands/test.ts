@@ -5,13 +5,13 @@
  */
 import { Command } from 'commander';
 import { listChannelFiles } from '../contract/channels';
-import type { MlPaths } from '../contract/paths';
+import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError } from '../errors';
 import { loadModel, scoringModel } from '../model/model';
 import { Scorer } from '../native';
 import { streamFiles } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
-import type { RunContext } from './context';
+import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
 const TEST = 'test';
 
@@ -37,9 +37,9 @@ export async function runTest(paths: MlPaths, ctx: RunContext): Promise<void> {
   if (m) metricLines('local', TEST, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }).forEach((l) => ctx.log(l));
 }
 
-export function testCommand(run: (action: (paths: MlPaths, ctx: RunContext) => Promise<void>, root: string) => Promise<void>): Command {
+export function testCommand(run: Runner): Command {
   return new Command(TEST)
     .description('print one prediction per row of the test channel using model/model.json')
-    .option('--ml-root <dir>', 'SageMaker directory tree to read', '/opt/ml')
+    .option(ML_ROOT_OPTION, 'SageMaker directory tree to read', DEFAULT_ML_ROOT)
     .action((options: { mlRoot: string }) => run(runTest, options.mlRoot));
 }

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { listChannelFiles } from '../contract/channels';
 import { checkTrainingChannelConfig, readInputDataConfig, readResourceConfig } from '../contract/config';
 import { readHyperparameters } from '../contract/hyperparameters';
-import type { MlPaths } from '../contract/paths';
+import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError } from '../errors';
 import { modelFromFit, writeModel } from '../model/model';
 import { Trainer } from '../native';
@@ -16,7 +16,7 @@ import { streamFiles } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
-import type { RunContext } from './context';
+import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
 const TRAIN = 'train';
 const SCORED_CHANNELS = ['validation', 'test'];
@@ -79,9 +79,9 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   ctx.log(`model written to ${paths.modelFile}`);
 }
 
-export function trainCommand(run: (action: (paths: MlPaths, ctx: RunContext) => Promise<void>, root: string) => Promise<void>): Command {
+export function trainCommand(run: Runner): Command {
   return new Command(TRAIN)
     .description('fit the model on the train channel (SageMaker: docker run <image> train) and write model/model.json')
-    .option('--ml-root <dir>', 'SageMaker directory tree to read and write', '/opt/ml')
+    .option(ML_ROOT_OPTION, 'SageMaker directory tree to read and write', DEFAULT_ML_ROOT)
     .action((options: { mlRoot: string }) => run(runTrain, options.mlRoot));
 }
