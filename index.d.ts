@@ -183,6 +183,9 @@ export interface BindingUncertainty {
   dfResid: number
 }
 
+/** Every error code the core can report (the CLI's catalogue must hold each). */
+export declare function errorCodes(): Array<string>
+
 /**
  * Least squares on in-memory data, off the JS thread: `x` is row-major
  * (`y.length` rows of `features` values), `y` the labels.

@@ -838,5 +838,6 @@ module.exports = nativeBinding
 module.exports.Predictor = nativeBinding.Predictor
 module.exports.Scorer = nativeBinding.Scorer
 module.exports.Trainer = nativeBinding.Trainer
+module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.fit = nativeBinding.fit
 module.exports.fitSync = nativeBinding.fitSync

@@ -188,7 +188,7 @@ test('415 for an unsupported content type, 406 for an unsupported Accept, 404 an
   t.is(wrongMethod.status, 405);
   t.is(wrongMethod.headers.get('allow'), 'POST');
   t.is((await fetch(`${server.url}/ping`, { method: 'POST' })).status, 405);
-  t.regex(server.logs(), /POST \/invocations 415 UNSUPPORTED_MEDIA_TYPE/);
+  t.regex(server.logs(), /POST \/invocations 415 UNSUPPORTED_CONTENT_TYPE/);
 });
 
 test('GET /execution-parameters describes batch transform limits', async (t) => {

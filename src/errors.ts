@@ -1,7 +1,9 @@
 /**
- * The one error type the TypeScript side throws, its stable codes, and the
- * process exit codes they map to. The native core reports its own codes
- * (NON_NUMERIC_VALUE, RAGGED_ROW, ...) as plain strings, so `code` is a string.
+ * The error catalogue: every code the program can report (the native core's
+ * included), with its kind, process exit code, HTTP status and meaning. It is
+ * the one place a code is defined; the README's failure table is generated
+ * from it (`npm run docs`) and a test checks the native core emits no code
+ * missing here.
  */
 
 /** 'user' means the input or configuration is wrong; 'internal' means a bug or an environment fault. */
@@ -15,57 +17,111 @@ export const ExitCode = {
   TERMINATED: 143,
 } as const;
 
-export const ErrorCode = {
-  /** A channel the command needs has no directory under input/data. */
-  MISSING_CHANNEL: 'MISSING_CHANNEL',
-  /** A channel directory holds no readable data files. */
-  EMPTY_CHANNEL: 'EMPTY_CHANNEL',
-  /** A data file has no bytes (or no bytes after decompression). */
-  EMPTY_FILE: 'EMPTY_FILE',
-  /** Every file of a channel has a header row but no data rows. */
-  HEADER_ONLY: 'HEADER_ONLY',
-  /** A file or directory cannot be opened or read. */
-  UNREADABLE_FILE: 'UNREADABLE_FILE',
-  /** A file starts with the gzip magic bytes but does not decompress. */
-  CORRUPT_GZIP: 'CORRUPT_GZIP',
-  /** hyperparameters.json, inputdataconfig.json or resourceconfig.json is malformed or invalid. */
-  INVALID_CONFIG: 'INVALID_CONFIG',
-  /** A hyperparameter name this container does not know. */
-  UNKNOWN_HYPERPARAMETER: 'UNKNOWN_HYPERPARAMETER',
-  /** A known hyperparameter with a value outside what it accepts. */
-  INVALID_HYPERPARAMETER: 'INVALID_HYPERPARAMETER',
-  /** A Linear Learner hyperparameter that would change the fit and is not implemented. */
-  UNSUPPORTED_HYPERPARAMETER: 'UNSUPPORTED_HYPERPARAMETER',
-  /** A channel uses an input mode (Pipe) this version cannot read. */
-  UNSUPPORTED_INPUT_MODE: 'UNSUPPORTED_INPUT_MODE',
-  /** A channel or request declares a content type that is not CSV. */
-  UNSUPPORTED_CONTENT_TYPE: 'UNSUPPORTED_CONTENT_TYPE',
-  /** No model file where the model directory should hold one. */
-  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
-  /** The model file exists but does not hold a valid model. */
-  MODEL_INVALID: 'MODEL_INVALID',
-  /** The process was asked to stop (SIGTERM) before it finished. */
-  TERMINATED: 'TERMINATED',
-  /** Anything unexpected; a bug rather than a problem with the input. */
-  INTERNAL_ERROR: 'INTERNAL_ERROR',
-} as const;
+interface CodeEntry {
+  kind: ErrorKind;
+  /** Status of a serving response carrying this code. */
+  status: number;
+  /** One line for the README's table. */
+  meaning: string;
+}
+
+const user = (meaning: string, status = 400): CodeEntry => ({ kind: 'user', status, meaning });
+const internal = (meaning: string): CodeEntry => ({ kind: 'internal', status: 500, meaning });
+
+export const ERROR_CATALOGUE = {
+  // Configuration and channels (training).
+  MISSING_CHANNEL: user('A channel the command needs has no directory under input/data.'),
+  EMPTY_CHANNEL: user('A channel directory holds no data files.'),
+  EMPTY_FILE: user('Every file of a channel is empty (or empty after decompression).'),
+  HEADER_ONLY: user('The files of a channel have a header row but no data rows.'),
+  UNREADABLE_FILE: user('A file or directory cannot be opened or read (permissions, a broken link, not a directory).'),
+  UNWRITABLE_OUTPUT: user('model/ or output/ cannot be written (permissions, a read-only or full file system).'),
+  CORRUPT_GZIP: user('A file starts with the gzip magic bytes but does not decompress.'),
+  INVALID_CONFIG: user('hyperparameters.json, inputdataconfig.json, resourceconfig.json or a serving variable is malformed or invalid.'),
+  UNKNOWN_HYPERPARAMETER: user('A hyperparameter name this container does not know.'),
+  INVALID_HYPERPARAMETER: user('A known hyperparameter with a value outside what it accepts.'),
+  UNSUPPORTED_HYPERPARAMETER: user('A Linear Learner hyperparameter that would change the fit and is not implemented.'),
+  UNSUPPORTED_INPUT_MODE: user('A channel uses an input mode (Pipe) this version cannot read.'),
+  UNSUPPORTED_CONTENT_TYPE: user('A channel or request declares a content type that is not read.', 415),
+  // Data, in training files and request bodies alike.
+  NON_NUMERIC_VALUE: user('A cell is not a number (file, line and column named).'),
+  NON_FINITE_VALUE: user('A cell is NaN or infinite.'),
+  MISSING_VALUE: user('A cell is empty.'),
+  RAGGED_ROW: user('A row has a different number of columns from the rows before it.'),
+  HEADER_MISMATCH: user("A header row disagrees with another file's header or with the model's feature names."),
+  FEATURE_COUNT_MISMATCH: user('Rows have a number of features the model does not have.'),
+  FEATURE_DIM_MISMATCH: user('Rows have a number of features other than the feature_dim hyperparameter says.'),
+  TOO_FEW_ROWS: user('Fewer rows than parameters to estimate.'),
+  INVALID_ARGUMENT: user('A library call got arguments that do not fit together (array lengths, options).'),
+  // Models.
+  MODEL_NOT_FOUND: user('No model/model.json where test or serve looks for it.'),
+  MODEL_INVALID: user('model/model.json is malformed, truncated, of another version or inconsistent.'),
+  // Serving requests.
+  EMPTY_REQUEST: user('A request body holds no rows.'),
+  MALFORMED_JSON: user('A JSON or JSON Lines body does not parse.'),
+  MALFORMED_REQUEST: user('A JSON body parses but is not a shape of instances this server reads.'),
+  UNKNOWN_FEATURE: user('A named-feature instance names a feature the model does not have.'),
+  INVALID_LABEL_SIZE: user('A label_size content-type parameter other than 0 or 1.'),
+  INVALID_INTERVALS: user('Intervals asked at a level outside (0, 1), or of a model that stores no covariance (ridge).'),
+  NOT_FOUND: user('A route other than /ping, /invocations and /execution-parameters.', 404),
+  METHOD_NOT_ALLOWED: user('A route called with the wrong HTTP method.', 405),
+  NOT_ACCEPTABLE: user('An Accept header with no type this server produces.', 406),
+  PAYLOAD_TOO_LARGE: user('A request body above the payload limit.', 413),
+  // The process.
+  TERMINATED: user('Stopped by SIGTERM before finishing (exit 143).', 503),
+  INTERNAL_ERROR: internal('Anything unexpected: a bug or an environment fault, not a problem with the input.'),
+} as const satisfies Record<string, CodeEntry>;
+
+export type ErrorCodeName = keyof typeof ERROR_CATALOGUE;
+
+/** `ErrorCode.X === 'X'` for every catalogued code, so callers name codes the compiler checks. */
+export const ErrorCode = Object.fromEntries(Object.keys(ERROR_CATALOGUE).map((code) => [code, code])) as {
+  readonly [C in ErrorCodeName]: C;
+};
+
+export function isErrorCode(code: string): code is ErrorCodeName {
+  return Object.hasOwn(ERROR_CATALOGUE, code);
+}
+
+function exitCodeOf(code: ErrorCodeName): number {
+  if (code === 'TERMINATED') return ExitCode.TERMINATED;
+  return ERROR_CATALOGUE[code].kind === 'user' ? ExitCode.USER : ExitCode.INTERNAL;
+}
 
 export class LinearError extends Error {
-  readonly code: string;
+  readonly code: ErrorCodeName;
   readonly kind: ErrorKind;
 
-  constructor(code: string, message: string, kind: ErrorKind = 'user') {
+  constructor(code: ErrorCodeName, message: string) {
     super(message);
     this.name = 'LinearError';
     this.code = code;
-    this.kind = kind;
+    this.kind = ERROR_CATALOGUE[code].kind;
+  }
+
+  /** The status a serving response with this error carries. */
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  /** The process exit code when a command ends with this error. */
+  get exitCode(): number {
+    return exitCodeOf(this.code);
   }
 }
 
 /** Keeps LinearErrors as they are and wraps anything else as an internal error with a one-line message. */
 export function toLinearError(err: unknown): LinearError {
   if (err instanceof LinearError) return err;
-  return new LinearError(ErrorCode.INTERNAL_ERROR, firstLineOf(err) || 'unknown error', 'internal');
+  return new LinearError(ErrorCode.INTERNAL_ERROR, firstLineOf(err) || 'unknown error');
+}
+
+/** The README's failure table: one row per catalogued code. */
+export function catalogueTable(): string {
+  const rows = (Object.entries(ERROR_CATALOGUE) as [ErrorCodeName, CodeEntry][]).map(
+    ([code, entry]) => `| \`${code}\` | ${entry.kind} | ${exitCodeOf(code)} | ${entry.status} | ${entry.meaning} |`,
+  );
+  return ['| code | kind | exit (train, test) | HTTP (serve) | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
 /** SageMaker keeps only the first 1024 characters of output/failure as FailureReason. */

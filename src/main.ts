@@ -34,11 +34,6 @@ function out(text: string): Promise<void> {
   });
 }
 
-function exitCodeOf(err: LinearError): number {
-  if (err.code === ErrorCode.TERMINATED) return ExitCode.TERMINATED;
-  return err.kind === 'user' ? ExitCode.USER : ExitCode.INTERNAL;
-}
-
 async function writeFailure(paths: MlPaths, err: LinearError): Promise<void> {
   try {
     await fs.mkdir(paths.outputDir, { recursive: true });
@@ -59,7 +54,7 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
     log(`error ${failureLine(err)}`);
     if (err.kind === 'internal' && err.stack) process.stderr.write(`${err.stack}\n`);
     if (policy.writesFailure) await writeFailure(paths, err);
-    process.exitCode = exitCodeOf(err);
+    process.exitCode = err.exitCode;
   };
   const onSigterm = () => {
     if (controller.signal.aborted) return;

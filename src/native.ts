@@ -4,7 +4,7 @@
  * native error.
  */
 import type * as Addon from '../index';
-import { LinearError } from './errors';
+import { LinearError, isErrorCode } from './errors';
 
 let loaded: typeof Addon | undefined;
 
@@ -16,7 +16,7 @@ function native(): typeof Addon {
     return loaded;
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new LinearError('INTERNAL_ERROR', `the native addon could not be loaded (${why}); rebuild it with npm run build`, 'internal');
+    throw new LinearError('INTERNAL_ERROR', `the native addon could not be loaded (${why}); rebuild it with npm run build`);
   }
 }
 
@@ -32,8 +32,8 @@ const CODED = /^([A-Z][A-Z_]+): ([\s\S]*)$/;
 export function fromNative(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   const coded = CODED.exec(message);
-  if (coded && coded[1] !== 'INTERNAL_ERROR') throw new LinearError(coded[1], coded[2]);
-  throw new LinearError('INTERNAL_ERROR', coded ? coded[2] : message, 'internal');
+  if (coded && isErrorCode(coded[1])) throw new LinearError(coded[1], coded[2]);
+  throw new LinearError('INTERNAL_ERROR', coded ? `${coded[1]} (not a catalogued code): ${coded[2]}` : message);
 }
 
 async function guarded<T>(work: () => T | Promise<T>): Promise<T> {

@@ -68,7 +68,7 @@ export function bodyFormat(contentType: MediaType, body: Buffer): Format {
     const first = firstNonSpace(body);
     return first === 0x7b || first === 0x5b ? 'json' : 'csv';
   }
-  throw new LinearError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${contentType.type} is not supported; send ${SUPPORTED}`);
+  throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `Content-Type ${contentType.type} is not supported; send ${SUPPORTED}`);
 }
 
 /** Whether rows carry the label first: Linear Learner's label_size parameter (0 or 1). */

@@ -56,7 +56,7 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     await streamFiles(files, trainer, stream);
     fit = await trainer.finish();
   }
-  if (fit === null) throw new LinearError(ErrorCode.INTERNAL_ERROR, 'the extended pass gave no fit', 'internal');
+  if (fit === null) throw new LinearError(ErrorCode.INTERNAL_ERROR, 'the extended pass gave no fit');
   if (ctx.signal.aborted) throw ctx.signal.reason;
   const seconds = (Date.now() - started) / 1000;
   ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);

@@ -168,7 +168,7 @@ export async function writeModel(paths: MlPaths, model: Model): Promise<void> {
     await fs.rename(temp, paths.modelFile);
   } catch (err) {
     await fs.rm(temp, { force: true });
-    throw new LinearError(ErrorCode.UNREADABLE_FILE, `cannot write ${paths.modelFile}: ${systemErrorReason(err)}`, 'internal');
+    throw new LinearError(ErrorCode.UNWRITABLE_OUTPUT, `cannot write ${paths.modelFile}: ${systemErrorReason(err)}`);
   }
 }
 

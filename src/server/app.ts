@@ -9,7 +9,6 @@ import { MIME, bodyFormat, customAttributes, labelled, parseMediaType, requested
 import type { ServingSettings } from '../contract/serving-env';
 import { LinearError, toLinearError } from '../errors';
 import type { Predictor } from '../native';
-import { httpStatus } from './status';
 
 const CUSTOM_ATTRIBUTES = 'x-amzn-sagemaker-custom-attributes';
 
@@ -80,7 +79,7 @@ export function createApp({ predictor, settings, log }: AppOptions) {
       if (settings.accessLog) log(`${req.method} ${url} 200 ${Number(process.hrtime.bigint() - started) / 1e6} ms`);
     } catch (err) {
       const error = toLinearError(err);
-      const status = httpStatus(error);
+      const status = error.status;
       log(`${req.method} ${url} ${status} ${error.code}: ${error.message}`);
       if (res.headersSent) {
         res.destroy();

@@ -23,6 +23,12 @@ fn lock<T>(inner: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
     inner.lock().map_err(|_| Error::new(Status::GenericFailure, "INTERNAL_ERROR: an earlier call failed mid-way".to_string()))
 }
 
+/// Every error code the core can report (the CLI's catalogue must hold each).
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    linear_core::error::CODES.iter().map(|c| c.to_string()).collect()
+}
+
 /// How to fit.
 #[napi(object)]
 #[derive(Clone, Copy)]

@@ -16,6 +16,17 @@ impl fmt::Display for Location {
     }
 }
 
+/// What is wrong with one JSON instance of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceProblem {
+    Malformed,
+    NonNumeric,
+    NonFinite,
+    Missing,
+    FeatureCount,
+    UnknownFeature,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum CoreError {
     NonNumeric { at: Location, column: usize, text: String },
@@ -33,7 +44,7 @@ pub enum CoreError {
     /// The request said rows carry a label, but they have only the features.
     MissingLabel { at: Location, features: usize },
     /// A JSON or JSON Lines record that is not a valid instance.
-    Instance { code: &'static str, index: usize, detail: String },
+    Instance { code: InstanceProblem, index: usize, detail: String },
     MalformedJson { record: Option<usize>, line: usize, column: usize, message: String },
     EmptyRequest,
     /// Intervals were asked of a model that stores no standard errors, or at a bad level.
@@ -50,6 +61,24 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// Every code [`CoreError::code`] can return; the CLI's error catalogue must hold each one.
+pub const CODES: &[&str] = &[
+    "NON_NUMERIC_VALUE",
+    "NON_FINITE_VALUE",
+    "MISSING_VALUE",
+    "RAGGED_ROW",
+    "FEATURE_COUNT_MISMATCH",
+    "FEATURE_DIM_MISMATCH",
+    "HEADER_MISMATCH",
+    "TOO_FEW_ROWS",
+    "MALFORMED_REQUEST",
+    "UNKNOWN_FEATURE",
+    "MALFORMED_JSON",
+    "EMPTY_REQUEST",
+    "INVALID_INTERVALS",
+    "INVALID_ARGUMENT",
+];
+
 impl CoreError {
     /// Stable identifier, part of the failure-file and HTTP-error contract.
     pub fn code(&self) -> &'static str {
@@ -65,7 +94,14 @@ impl CoreError {
             CoreError::TooFewRows { .. } => "TOO_FEW_ROWS",
             CoreError::UnexpectedLabel { .. } => "FEATURE_COUNT_MISMATCH",
             CoreError::MissingLabel { .. } => "FEATURE_COUNT_MISMATCH",
-            CoreError::Instance { code, .. } => code,
+            CoreError::Instance { code, .. } => match code {
+                InstanceProblem::Malformed => "MALFORMED_REQUEST",
+                InstanceProblem::NonNumeric => "NON_NUMERIC_VALUE",
+                InstanceProblem::NonFinite => "NON_FINITE_VALUE",
+                InstanceProblem::Missing => "MISSING_VALUE",
+                InstanceProblem::FeatureCount => "FEATURE_COUNT_MISMATCH",
+                InstanceProblem::UnknownFeature => "UNKNOWN_FEATURE",
+            },
             CoreError::MalformedJson { .. } => "MALFORMED_JSON",
             CoreError::EmptyRequest => "EMPTY_REQUEST",
             CoreError::Intervals(_) => "INVALID_INTERVALS",
@@ -136,3 +172,47 @@ impl fmt::Display for CoreError {
 }
 
 impl std::error::Error for CoreError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every variant (and every instance problem): add the new
+    /// one here when a variant is added, so its code is checked against [`CODES`].
+    fn one_of_each() -> Vec<CoreError> {
+        let at = || Location { source: "s".into(), line: 1 };
+        let mut all = vec![
+            CoreError::NonNumeric { at: at(), column: 1, text: "a".into() },
+            CoreError::NonFinite { at: at(), column: 1, text: "nan".into() },
+            CoreError::MissingValue { at: at(), column: 1 },
+            CoreError::RaggedRow { at: at(), expected: 2, got: 3 },
+            CoreError::FeatureCountMismatch { at: at(), features: 1, got: 3 },
+            CoreError::DeclaredFeatureMismatch { at: at(), features: 1, got: 3 },
+            CoreError::HeaderMismatch { source: "s".into(), detail: "d".into() },
+            CoreError::NonFiniteInput { array: "x", row: 0, column: 0, value: f64::NAN },
+            CoreError::TooFewRows { rows: 1, parameters: 2 },
+            CoreError::UnexpectedLabel { at: at(), features: 1 },
+            CoreError::MissingLabel { at: at(), features: 1 },
+            CoreError::MalformedJson { record: None, line: 1, column: 1, message: "m".into() },
+            CoreError::EmptyRequest,
+            CoreError::Intervals("i".into()),
+            CoreError::InvalidArgument("a".into()),
+        ];
+        use InstanceProblem::*;
+        for code in [Malformed, NonNumeric, NonFinite, Missing, FeatureCount, UnknownFeature] {
+            all.push(CoreError::Instance { code, index: 1, detail: "d".into() });
+        }
+        all
+    }
+
+    #[test]
+    fn every_code_is_listed_and_every_listed_code_is_used() {
+        let used: Vec<&str> = one_of_each().iter().map(CoreError::code).collect();
+        for code in &used {
+            assert!(CODES.contains(code), "{code} is missing from CODES");
+        }
+        for code in CODES {
+            assert!(used.contains(code), "{code} is listed but no error has it");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use crate::csv::{CsvReader, Width};
 use crate::distributions::student_t_central;
-use crate::error::{CoreError, Location};
+use crate::error::{CoreError, InstanceProblem as Problem, Location};
 use crate::score::ScoringModel;
 use serde_json::{Map, Value};
 
@@ -58,7 +58,7 @@ struct Rows {
     intervals: Option<f64>,
 }
 
-fn instance_error(code: &'static str, index: usize, detail: String) -> CoreError {
+fn instance_error(code: Problem, index: usize, detail: String) -> CoreError {
     CoreError::Instance { code, index, detail }
 }
 
@@ -277,11 +277,11 @@ impl Predictor {
             Value::Array(items) => (items.iter().collect(), None),
             Value::Object(fields) => match fields.get("instances") {
                 Some(Value::Array(items)) => (items.iter().collect(), fields.get("configuration")),
-                Some(_) => return Err(instance_error("MALFORMED_REQUEST", 0, "\"instances\" must be an array".into())),
+                Some(_) => return Err(instance_error(Problem::Malformed, 0, "\"instances\" must be an array".into())),
                 None if fields.contains_key("features") || fields.contains_key("data") => (vec![&value], fields.get("configuration")),
                 None => {
                     return Err(CoreError::Instance {
-                        code: "MALFORMED_REQUEST",
+                        code: Problem::Malformed,
                         index: 0,
                         detail: "expected {\"instances\": [...]}, a list of rows, or one {\"features\": [...]} object".into(),
                     })
@@ -289,7 +289,7 @@ impl Predictor {
             },
             _ => {
                 return Err(CoreError::Instance {
-                    code: "MALFORMED_REQUEST",
+                    code: Problem::Malformed,
                     index: 0,
                     detail: "expected {\"instances\": [...]} or a list of rows".into(),
                 })
@@ -342,7 +342,7 @@ impl Predictor {
                 if let Some(features) = fields.get("features") {
                     return match features {
                         Value::Array(items) => self.array_features(items, index, false, out),
-                        other => Err(instance_error("MALFORMED_REQUEST", index, format!("\"features\" must be an array of numbers, got {}", describe(other)))),
+                        other => Err(instance_error(Problem::Malformed, index, format!("\"features\" must be an array of numbers, got {}", describe(other)))),
                     };
                 }
                 if let Some(values) = fields.get("data").and_then(|d| d.get("features")) {
@@ -351,7 +351,7 @@ impl Predictor {
                 self.named_features(fields, index, out)
             }
             other => Err(instance_error(
-                "MALFORMED_REQUEST",
+                Problem::Malformed,
                 index,
                 format!("expected an array of {p} numbers or an object of named features, got {}", describe(other)),
             )),
@@ -361,10 +361,10 @@ impl Predictor {
     fn number(value: &Value, index: usize, column: usize) -> Result<f64, CoreError> {
         match value {
             Value::Number(n) => n.as_f64().filter(|v| v.is_finite()).ok_or_else(|| {
-                instance_error("NON_FINITE_VALUE", index, format!("feature {column} ({n}) is not a finite number"))
+                instance_error(Problem::NonFinite, index, format!("feature {column} ({n}) is not a finite number"))
             }),
-            Value::Null => Err(instance_error("MISSING_VALUE", index, format!("feature {column} is null; impute it or drop the instance"))),
-            other => Err(instance_error("NON_NUMERIC_VALUE", index, format!("feature {column} is {}, not a number", describe(other)))),
+            Value::Null => Err(instance_error(Problem::Missing, index, format!("feature {column} is null; impute it or drop the instance"))),
+            other => Err(instance_error(Problem::NonNumeric, index, format!("feature {column} is {}, not a number", describe(other)))),
         }
     }
 
@@ -378,7 +378,7 @@ impl Predictor {
                 ""
             };
             return Err(instance_error(
-                "FEATURE_COUNT_MISMATCH",
+                Problem::FeatureCount,
                 index,
                 format!("has {} values but the model has {p} feature(s){}{hint}", items.len(), if labelled { " plus the label" } else { "" }),
             ));
@@ -392,7 +392,7 @@ impl Predictor {
     fn tensor_features(&self, tensor: &Value, index: usize, out: &mut Vec<f64>) -> Result<(), CoreError> {
         let p = self.features();
         let Some(Value::Array(values)) = tensor.get("values") else {
-            return Err(instance_error("MALFORMED_REQUEST", index, "data.features.values must be an array of numbers".into()));
+            return Err(instance_error(Problem::Malformed, index, "data.features.values must be an array of numbers".into()));
         };
         match tensor.get("keys") {
             None => self.array_features(values, index, false, out),
@@ -401,20 +401,20 @@ impl Predictor {
                 out.resize(start + p, 0.0);
                 for (k, v) in keys.iter().zip(values) {
                     let key = k.as_u64().filter(|&k| (k as usize) < p).ok_or_else(|| {
-                        instance_error("FEATURE_COUNT_MISMATCH", index, format!("sparse key {} is not a feature index below {p}", describe(k)))
+                        instance_error(Problem::FeatureCount, index, format!("sparse key {} is not a feature index below {p}", describe(k)))
                     })? as usize;
                     out[start + key] = Self::number(v, index, key + 1)?;
                 }
                 Ok(())
             }
-            Some(_) => Err(instance_error("MALFORMED_REQUEST", index, "data.features.keys must be an array as long as values".into())),
+            Some(_) => Err(instance_error(Problem::Malformed, index, "data.features.keys must be an array as long as values".into())),
         }
     }
 
     fn named_features(&self, fields: &Map<String, Value>, index: usize, out: &mut Vec<f64>) -> Result<(), CoreError> {
         if let Some(unknown) = fields.keys().find(|k| !self.names.contains(k)) {
             return Err(instance_error(
-                "UNKNOWN_FEATURE",
+                Problem::UnknownFeature,
                 index,
                 format!("'{unknown}' is not a feature of the model; its features are {}", self.names.join(", ")),
             ));
@@ -423,7 +423,7 @@ impl Predictor {
             match fields.get(name) {
                 Some(value) => out.push(Self::number(value, index, j + 1)?),
                 None => {
-                    return Err(instance_error("MISSING_VALUE", index, format!("feature '{name}' is missing; send all of {}", self.names.join(", "))))
+                    return Err(instance_error(Problem::Missing, index, format!("feature '{name}' is missing; send all of {}", self.names.join(", "))))
                 }
             }
         }
