@@ -7,7 +7,17 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fit, Trainer, type BindingFit } from '../index';
 
-const NIST = process.env.LINEAR_NIST_DIR ?? path.join(__dirname, '..', '..', 'shared', 'nist');
+/** The NIST data vendored for the Rust tests (see its README.md), or LINEAR_NIST_DIR. */
+const NIST = process.env.LINEAR_NIST_DIR ?? path.join(__dirname, '..', 'native', 'core', 'tests', 'data', 'nist');
+
+/** Reads one data file; a failure names the path it wanted. */
+function readData(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read NIST data file ${file}: ${(err as Error).message} (set LINEAR_NIST_DIR to a directory holding NAME.csv and NAME.json)`);
+  }
+}
 
 /** NIST's log relative error, capped at 15. */
 function lre(estimate: number, certified: number): number {
@@ -23,8 +33,8 @@ interface Certified {
 }
 
 async function fitNist(name: string): Promise<{ fitted: BindingFit; meta: Certified }> {
-  const meta = JSON.parse(readFileSync(path.join(NIST, `${name}.json`), 'utf8')) as Certified;
-  const rows = readFileSync(path.join(NIST, `${name}.csv`), 'utf8')
+  const meta = JSON.parse(readData(path.join(NIST, `${name}.json`))) as Certified;
+  const rows = readData(path.join(NIST, `${name}.csv`))
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => l.split(',').map(Number));

@@ -4,22 +4,39 @@
 use linear_core::fit::{fit_arrays, FitOptions};
 use linear_core::solve::Fit;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+/// The vendored copy in tests/data/nist (see its README.md), or `LINEAR_NIST_DIR`.
 fn nist_dir() -> PathBuf {
     std::env::var_os("LINEAR_NIST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/nist"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("data").join("nist"))
+}
+
+/// Reads one data file, or panics naming the path it wanted and why it failed.
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|err| {
+        panic!("cannot read NIST data file {}: {err} (set LINEAR_NIST_DIR to a directory holding NAME.csv and NAME.json)", path.display())
+    })
 }
 
 fn lre(estimate: f64, certified: f64) -> f64 {
     let err = (estimate - certified).abs();
     let value = if certified == 0.0 { -err.log10() } else { -(err / certified.abs()).log10() };
-    if value.is_nan() { 0.0 } else { value.clamp(0.0, 15.0) }
+    if value.is_nan() {
+        0.0
+    } else {
+        value.clamp(0.0, 15.0)
+    }
 }
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+fn floats(v: &Value, what: &str, file: &Path) -> Vec<f64> {
+    let numbers = v.as_array().and_then(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>());
+    numbers.unwrap_or_else(|| panic!("{}: {what} is not an array of numbers: {v}", file.display()))
+}
+
+fn number(v: &Value, what: &str, file: &Path) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("{}: {what} is not a number: {v}", file.display()))
 }
 
 struct Scores {
@@ -31,14 +48,18 @@ struct Scores {
 
 fn score(name: &str) -> Scores {
     let dir = nist_dir();
-    let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
-    let text = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
+    let (json_path, csv_path) = (dir.join(format!("{name}.json")), dir.join(format!("{name}.csv")));
+    let meta: Value = serde_json::from_str(&read(&json_path)).unwrap_or_else(|err| panic!("{} is not valid JSON: {err}", json_path.display()));
+    let text = read(&csv_path);
     let degree = meta["degree"].as_u64().map(|d| d as usize);
-    let intercept = meta["intercept"].as_bool().unwrap();
+    let intercept = meta["intercept"].as_bool().unwrap_or_else(|| panic!("{}: \"intercept\" is not a boolean", json_path.display()));
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut features = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let cells: Vec<f64> = line.split(',').map(|c| c.trim().parse().unwrap()).collect();
+    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let cells: Vec<f64> = line
+            .split(',')
+            .map(|c| c.trim().parse().unwrap_or_else(|err| panic!("{}:{}: {c:?} is not a number: {err}", csv_path.display(), index + 1)))
+            .collect();
         y.push(cells[0]);
         let row: Vec<f64> = match degree {
             Some(d) => (1..=d).map(|k| cells[1].powi(k as i32)).collect(),
@@ -47,9 +68,11 @@ fn score(name: &str) -> Scores {
         features = row.len();
         x.extend(row);
     }
-    let fit: Fit = fit_arrays(&x, &y, features, FitOptions { fit_intercept: intercept, ..FitOptions::default() }, 2).unwrap();
+    let options = FitOptions { fit_intercept: intercept, ..FitOptions::default() };
+    let fit: Fit = fit_arrays(&x, &y, features, options, 2).unwrap_or_else(|err| panic!("{name}: the fit failed: {err}"));
     let certified = &meta["certified"];
-    let (coef, se) = (floats(&certified["coefficients"]), floats(&certified["std_errors"]));
+    let coef = floats(&certified["coefficients"], "certified.coefficients", &json_path);
+    let se = floats(&certified["std_errors"], "certified.std_errors", &json_path);
     let s = &fit.statistics;
     let mut ours = Vec::new();
     let mut ours_se = Vec::new();
@@ -63,8 +86,8 @@ fn score(name: &str) -> Scores {
     Scores {
         coefficients: min(&ours, &coef),
         std_errors: min(&ours_se, &se),
-        residual_sd: lre(s.residual_std_error, certified["residual_sd"].as_f64().unwrap()),
-        r_squared: lre(s.r_squared, certified["r_squared"].as_f64().unwrap()),
+        residual_sd: lre(s.residual_std_error, number(&certified["residual_sd"], "certified.residual_sd", &json_path)),
+        r_squared: lre(s.r_squared, number(&certified["r_squared"], "certified.r_squared", &json_path)),
     }
 }
 
