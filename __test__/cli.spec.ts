@@ -6,7 +6,7 @@ import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -48,26 +48,37 @@ test('every command has --help, and an unknown command is a usage error', async 
   t.regex(unknown.stderr, /unknown command 'fly'/);
 });
 
-test('headers name the features; gzip and nested files are read in sorted order; labelled channels are scored', async (t) => {
+test('headers name the features; gzip and nested files are read in sorted path order (test predictions follow it); labelled channels are scored', async (t) => {
   const rows = (from: number, to: number) =>
     Array.from({ length: to - from }, (_, i) => {
       const a = from + i;
       const b = (a * 7) % 11;
       return `${2 + 0.5 * a - 3 * b + ((a * 13) % 5) / 10},${a},${b}`;
     }).join('\n');
+  // Test files are created in an order (c, b, a/part-9, a/part-10) that is neither the
+  // sorted one nor the numeric one, so the order of the printed predictions shows
+  // which order the files were read in. Code-unit order puts part-10 before part-9.
+  const testFiles: Record<string, string | Buffer> = {
+    'c.csv': `${rows(135, 137)}\n`,
+    'b/part-2.csv.gz': gzipSync(`${rows(130, 133)}\n`),
+    'a/part-9.csv': `${rows(125, 127)}\n`,
+    'a/part-10.csv': `${rows(120, 123)}\n`,
+  };
+  const sortedRows = [rows(120, 123), rows(125, 127), rows(130, 133), rows(135, 137)].join('\n');
   const tree = await makeMlTree(
     {
       hyperparameters: { fit_intercept: 'True', l2: '0' },
       channels: {
         train: { 'b/part-2.csv.gz': gzipSync(`price,area,rooms\n${rows(50, 100)}\n`), 'a/part-1.csv': `price,area,rooms\r\n${rows(0, 50)}` },
         validation: { 'v.csv': `price,area,rooms\n${rows(100, 120)}\n` },
-        test: { 't.csv': `${rows(120, 125)}\n` },
+        test: testFiles,
       },
     },
     t,
   );
   const trained = await runCli(['train'], { root: tree.root });
   t.is(trained.code, 0, trained.stderr);
+  t.regex(trained.stderr, /training on 2 file\(s\) in channel 'train'/);
   const model = JSON.parse(readFileSync(tree.modelFile, 'utf8'));
   t.deepEqual(model.feature_names, ['area', 'rooms']);
   t.is(model.label_name, 'price');
@@ -78,8 +89,19 @@ test('headers name the features; gzip and nested files are read in sorted order;
   }
   const tested = await runCli(['test'], { root: tree.root });
   t.is(tested.code, 0, tested.stderr);
-  t.is(tested.stdout.trim().split('\n').length, 5);
   t.regex(tested.stderr, /test:mae=/);
+  const predictions = tested.stdout.trim().split('\n');
+  t.is(predictions.length, 10);
+  t.is(new Set(predictions).size, predictions.length, 'every row predicts a different value, so the order is observable');
+
+  // The same rows in one file, in a/part-10, a/part-9, b/part-2.csv.gz, c.csv order,
+  // must print the same lines in the same order.
+  await rm(tree.channel('test'), { recursive: true });
+  await mkdir(tree.channel('test'));
+  writeFileSync(path.join(tree.channel('test'), 'all.csv'), `${sortedRows}\n`);
+  const reference = await runCli(['test'], { root: tree.root });
+  t.is(reference.code, 0, reference.stderr);
+  t.deepEqual(predictions, reference.stdout.trim().split('\n'));
 });
 
 test('a collinear column is named, flagged as aliased and given coefficient 0', async (t) => {

@@ -122,34 +122,54 @@ test('a CSV header is mapped by feature name; a label column needs label_size=1'
   t.regex(JSON.parse(unannounced.text).message, /body line 1 has 3 columns.*label_size=1/);
 });
 
-test('prediction intervals from the stored covariance, asked in the body, the Accept header or custom attributes', async (t) => {
-  const [area, rooms] = [60, 2];
-  const { parameters, covariance_factor: factor, sigma2 } = model.inference;
-  const r = parameters.length;
-  const z = parameters.map((j) => (j === 0 ? 1 : [area, rooms][j - 1] - model.prediction.center[j - 1]));
-  let sum = 0;
-  for (let i = 0; i < r; i++) {
-    let w = 0;
-    for (let j = 0; j <= i; j++) w += factor[j * r + i] * z[j];
-    sum += w * w;
-  }
-  const se = Math.sqrt(sigma2 * sum);
-  const t975 = 2.085963447265864; // scipy.stats.t.ppf(0.975, 20)
-  const body = JSON.stringify({ instances: [[area, rooms]], configuration: { intervals: 0.95 } });
-  const res = await invoke(body, { 'Content-Type': 'application/json' });
+test('prediction intervals match the textbook one-feature formulas and t table values, asked in the body, the Accept header or custom attributes', async (t) => {
+  // Simple regression, computed here from the training data alone (not from model.json):
+  // the standard error of the mean prediction at x0 is s·√(1/n + (x0 − x̄)²/Sxx), with
+  // s² = RSS/(n − 2); a new observation adds s² under the root.
+  const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13];
+  const noise = [0.3, -0.2, 0.5, -0.4, 0.1, -0.6, 0.2, 0.4, -0.3, 0, -0.1, 0.25];
+  const ys = xs.map((x, i) => 4 + 1.5 * x + noise[i]);
+  const n = xs.length; // 12 rows, 2 parameters: 10 residual degrees of freedom
+  const mean = (v: number[]) => v.reduce((acc, a) => acc + a, 0) / v.length;
+  const [xbar, ybar] = [mean(xs), mean(ys)];
+  const sxx = xs.reduce((acc, x) => acc + (x - xbar) ** 2, 0);
+  const slope = xs.reduce((acc, x, i) => acc + (x - xbar) * (ys[i] - ybar), 0) / sxx;
+  const intercept = ybar - slope * xbar;
+  const s2 = xs.reduce((acc, x, i) => acc + (ys[i] - intercept - slope * x) ** 2, 0) / (n - 2);
+  const x0 = 20; // well outside the data, so the (x0 − x̄)² term dominates
+  const se = Math.sqrt(s2 * (1 / n + (x0 - xbar) ** 2 / sxx));
+  // Student's t table, 10 degrees of freedom: t(0.975) = 2.228138852, t(0.95) = 1.812461123.
+  const [t975, t95] = [2.228138852, 1.812461123];
+
+  const csv = `y,x\n${xs.map((x, i) => `${ys[i]},${x}`).join('\n')}\n`;
+  const simple = await makeMlTree({ channels: { train: { 'line.csv': csv } } }, t);
+  const trained = await runCli(['train'], { root: simple.root });
+  t.is(trained.code, 0, trained.stderr);
+  const own = await startServer(simple.root);
+  t.teardown(() => own.stop());
+  const ask = async (body: string, headers: Record<string, string>) => {
+    const res = await fetch(`${own.url}/invocations`, { method: 'POST', body, headers });
+    return { status: res.status, text: await res.text() };
+  };
+
+  const body = JSON.stringify({ instances: [[x0]], configuration: { intervals: 0.95 } });
+  const res = await ask(body, { 'Content-Type': 'application/json' });
+  t.is(res.status, 200, res.text);
   const p = JSON.parse(res.text).predictions[0];
-  t.true(close(p.standard_error, se, 1e-10), `${p.standard_error} vs ${se}`);
-  t.true(close(p.confidence_upper - p.score, t975 * se, 1e-9));
-  t.true(close(p.score - p.prediction_lower, t975 * Math.sqrt(sigma2 + se * se), 1e-9));
-  const viaAccept = await invoke(`${area},${rooms}\n`, { 'Content-Type': 'text/csv', Accept: 'text/csv; intervals=0.95' });
+  t.true(close(p.score, intercept + slope * x0, 1e-12), `${p.score} vs ${intercept + slope * x0}`);
+  t.true(close(p.standard_error, se, 1e-9), `${p.standard_error} vs ${se}`);
+  t.true(close(p.confidence_lower, p.score - t975 * se, 1e-9), `${p.confidence_lower}`);
+  t.true(close(p.confidence_upper, p.score + t975 * se, 1e-9), `${p.confidence_upper}`);
+  const newObservation = Math.sqrt(s2 + se * se);
+  t.true(close(p.prediction_lower, p.score - t975 * newObservation, 1e-9), `${p.prediction_lower}`);
+  t.true(close(p.prediction_upper, p.score + t975 * newObservation, 1e-9), `${p.prediction_upper}`);
+
+  const viaAccept = await ask(`${x0}\n`, { 'Content-Type': 'text/csv', Accept: 'text/csv; intervals=0.95' });
   t.deepEqual(viaAccept.text.trim().split(',').map(Number), [p.score, p.standard_error, p.confidence_lower, p.confidence_upper, p.prediction_lower, p.prediction_upper]);
-  const viaAttributes = await invoke(`[${area},${rooms}]\n`, {
-    'Content-Type': 'application/jsonlines',
-    'X-Amzn-SageMaker-Custom-Attributes': 'intervals=0.9',
-  });
+  const viaAttributes = await ask(`[${x0}]\n`, { 'Content-Type': 'application/jsonlines', 'X-Amzn-SageMaker-Custom-Attributes': 'intervals=0.9' });
   const narrow = JSON.parse(viaAttributes.text).predictions[0];
-  t.true(close(narrow.confidence_upper - narrow.score, 1.7247182429207866 * se, 1e-9)); // t.ppf(0.95, 20)
-  const bad = await invoke(body.replace('0.95', '1.5'), { 'Content-Type': 'application/json' });
+  t.true(close(narrow.confidence_upper - narrow.score, t95 * se, 1e-9), `${narrow.confidence_upper - narrow.score} vs ${t95 * se}`);
+  const bad = await ask(body.replace('0.95', '1.5'), { 'Content-Type': 'application/json' });
   t.is(bad.status, 400);
   t.like(JSON.parse(bad.text), { code: 'INVALID_INTERVALS' });
 });
