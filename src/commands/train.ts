@@ -14,6 +14,7 @@ import { modelFromFit, writeModel } from '../model/model';
 import { Trainer } from '../native';
 import { streamFiles } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
+import { Progress } from '../report/progress';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
@@ -40,7 +41,8 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const started = Date.now();
   const trainer = new Trainer({ fitIntercept: hyperparameters.fitIntercept, l2: hyperparameters.l2 }, hyperparameters.featureDim);
   const stream = { root: paths.dataDir, signal: ctx.signal };
-  const summaries = await streamFiles(files, trainer, stream);
+  const channel = `channel '${TRAIN}'`;
+  const summaries = await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: channel }), rows: () => trainer.rows });
   for (const s of summaries.filter((s) => s.empty)) ctx.log(`skipping ${s.displayName}: it is empty`);
   if (trainer.rows === 0) {
     const names = summaries.map((s) => s.displayName).join(', ');
@@ -53,7 +55,7 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   if (fit === null) {
     ctx.log('the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation');
     trainer.startSecondPass();
-    await streamFiles(files, trainer, stream);
+    await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: `${channel}, extended-precision pass` }) });
     fit = await trainer.finish();
   }
   if (fit === null) throw new LinearError(ErrorCode.INTERNAL_ERROR, 'the extended pass gave no fit');

@@ -3,8 +3,10 @@
  * scorer), one chunk at a time: the next chunk is read while the native core
  * works on the current one, and memory stays flat whatever the file size.
  */
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ByteSink, SourceSummary } from '../native';
+import type { Progress } from '../report/progress';
 import { readFileChunks } from './file-chunks';
 
 export interface FileSummary extends SourceSummary {
@@ -18,18 +20,74 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Return false to stop after the current chunk (e.g. nothing left to learn). */
   keepGoing?: () => boolean;
+  /** Reports bytes, rows and throughput while reading, and a final line for the pass. */
+  progress?: Progress;
+  /** Rows so far, for the progress lines, when the sink counts them as it goes. */
+  rows?: () => number;
 }
 
 export async function streamFiles(files: string[], sink: ByteSink, options: StreamOptions): Promise<FileSummary[]> {
+  const { progress } = options;
+  const stored = progress ? await Promise.all(files.map(storedSize)) : [];
+  const total = stored.every((s) => s !== undefined) ? stored.reduce((sum: number, s) => sum + (s?.size ?? 0), 0) : undefined;
+  progress?.begin(total);
   const summaries: FileSummary[] = [];
-  for (const file of files) {
-    const displayName = path.relative(options.root, file) || file;
-    sink.beginSource(displayName);
-    for await (const chunk of readFileChunks(file, { signal: options.signal, displayName })) {
-      await sink.push(chunk);
-      if (options.keepGoing && !options.keepGoing()) return summaries;
+  // position: stored bytes consumed (a gzip file counts when it ends); bytes: what the parser got.
+  let position = 0;
+  let bytes = 0;
+  let rows = 0;
+  let inexact = false;
+  const state = () => ({ position, bytes, rows: options.rows?.() ?? rows, inexact });
+  try {
+    for (const [index, file] of files.entries()) {
+      const displayName = path.relative(options.root, file) || file;
+      const before = position;
+      sink.beginSource(displayName);
+      for await (const chunk of readFileChunks(file, { signal: options.signal, displayName })) {
+        await sink.push(chunk);
+        bytes += chunk.length;
+        if (progress) {
+          if (stored[index]?.gzip) inexact = true;
+          else position += chunk.length;
+          progress.update(state());
+        }
+        if (options.keepGoing && !options.keepGoing()) {
+          progress?.end({ position, bytes, rows });
+          return summaries;
+        }
+      }
+      const summary = sink.endSource();
+      rows += summary.rows;
+      position = before + (stored[index]?.size ?? position - before);
+      inexact = false;
+      summaries.push({ ...summary, file, displayName });
     }
-    summaries.push({ ...sink.endSource(), file, displayName });
+  } catch (err) {
+    progress?.abandon();
+    throw err;
   }
+  progress?.end({ position, bytes, rows });
   return summaries;
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/**
+ * A file's stored size, and whether it is gzip (read in place of the compressed
+ * position, which the reader does not expose); undefined when it cannot be
+ * opened, which the read then reports properly.
+ */
+async function storedSize(file: string): Promise<{ size: number; gzip: boolean } | undefined> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(GZIP_MAGIC.length);
+      await handle.read(head, 0, head.length, 0);
+      return { size: (await handle.stat()).size, gzip: head.equals(GZIP_MAGIC) };
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
