@@ -5,13 +5,14 @@
  * SageMaker's output/failure file (training only).
  */
 import { Command, CommanderError } from 'commander';
-import { promises as fs } from 'node:fs';
+import { readFileSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { trainCommand } from './commands/train';
 import { serveCommand } from './commands/serve';
 import { testCommand } from './commands/test';
 import { LOG_PREFIX, type Action } from './commands/context';
 import { mlPaths, type MlPaths } from './contract/paths';
-import { ErrorCode, ExitCode, LinearError, failureLine, toLinearError } from './errors';
+import { ErrorCode, ExitCode, LinearError, failureLine, systemErrorReason, toLinearError } from './errors';
 
 interface Policy {
   /** Training writes SageMaker's output/failure; the other commands report on stderr only. */
@@ -39,7 +40,26 @@ async function writeFailure(paths: MlPaths, err: LinearError): Promise<void> {
     await fs.mkdir(paths.outputDir, { recursive: true });
     await fs.writeFile(paths.failureFile, `${failureLine(err)}\n`);
   } catch (writeErr) {
-    log(`could not write ${paths.failureFile}: ${toLinearError(writeErr).message}`);
+    log(`could not write ${paths.failureFile} (${systemErrorReason(writeErr)}); the error above is the failure`);
+  }
+}
+
+/** A successful run must not leave an earlier run's failure next to the new model. */
+async function removeStaleFailure(paths: MlPaths): Promise<void> {
+  try {
+    await fs.rm(paths.failureFile, { force: true });
+  } catch (err) {
+    log(`could not remove ${paths.failureFile} left by an earlier failed run (${systemErrorReason(err)})`);
+  }
+}
+
+/** The version in package.json, one directory above dist/ (in the clone and in the image). */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -67,6 +87,7 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
   process.on('SIGTERM', onSigterm);
   try {
     await action(paths, { signal: controller.signal, log, out });
+    if (policy.writesFailure) await removeStaleFailure(paths);
     process.exitCode = ExitCode.OK;
   } catch (err) {
     await fail(controller.signal.aborted ? terminated : toLinearError(err));
@@ -78,6 +99,7 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
 export function program(): Command {
   const root = new Command('linear')
     .description('Exact least-squares linear regression for Amazon SageMaker: train, serve, test')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   root.addCommand(trainCommand((action, ml) => execute(action, ml, TRAINING)));

@@ -52,6 +52,25 @@ function guardedSync<T>(work: () => T): T {
   }
 }
 
+const PUSH_AGAIN = 'push was called again before the previous push resolved; await each push';
+
+/**
+ * One push at a time: the addon runs pushes on a thread pool, so a second push
+ * started before the first resolved could fold its chunk first. Overlapping
+ * calls are rejected instead of silently reordering rows.
+ */
+class PushGate {
+  private busy = false;
+
+  run<T>(work: () => T | Promise<T>): Promise<T> {
+    if (this.busy) return Promise.reject(new LinearError('INVALID_ARGUMENT', PUSH_AGAIN));
+    this.busy = true;
+    return guarded(work).finally(() => {
+      this.busy = false;
+    });
+  }
+}
+
 /** Whatever consumes a channel's bytes source by source. */
 export interface ByteSink {
   beginSource(name: string): void;
@@ -71,17 +90,19 @@ export function fitSync(x: Float64Array, y: Float64Array, features: number, opti
 /** Streams CSV bytes (label first) into a fit; see `finish` for the second pass. */
 export class Trainer implements ByteSink {
   private readonly native: Addon.Trainer;
+  private readonly pushes = new PushGate();
 
   constructor(options: FitOptions, expectedFeatures?: number) {
     this.native = guardedSync(() => new (native().Trainer)(options, expectedFeatures));
   }
 
   beginSource(name: string): void {
-    this.native.beginSource(name);
+    guardedSync(() => this.native.beginSource(name));
   }
 
+  /** Await each push before the next; an overlapping push rejects with INVALID_ARGUMENT. */
   push(chunk: Buffer): Promise<void> {
-    return guarded(() => this.native.push(chunk));
+    return this.pushes.run(() => this.native.push(chunk));
   }
 
   endSource(): SourceSummary {
@@ -94,23 +115,23 @@ export class Trainer implements ByteSink {
   }
 
   startSecondPass(): void {
-    this.native.startSecondPass();
+    guardedSync(() => this.native.startSecondPass());
   }
 
   get rows(): number {
-    return this.native.rows;
+    return guardedSync(() => this.native.rows);
   }
 
   get featureNames(): string[] {
-    return this.native.featureNames;
+    return guardedSync(() => this.native.featureNames);
   }
 
   get labelName(): string {
-    return this.native.labelName;
+    return guardedSync(() => this.native.labelName);
   }
 
   get hasHeader(): boolean {
-    return this.native.hasHeader;
+    return guardedSync(() => this.native.hasHeader);
   }
 }
 
@@ -118,6 +139,7 @@ export class Trainer implements ByteSink {
 export class Scorer implements ByteSink {
   private readonly native: Addon.Scorer;
   private readonly emit: (predictions: Float64Array) => void;
+  private readonly pushes = new PushGate();
 
   constructor(model: ScoringModel, emit: (predictions: Float64Array) => void) {
     this.native = guardedSync(() => new (native().Scorer)(model));
@@ -125,11 +147,12 @@ export class Scorer implements ByteSink {
   }
 
   beginSource(name: string): void {
-    this.native.beginSource(name);
+    guardedSync(() => this.native.beginSource(name));
   }
 
+  /** Await each push before the next; an overlapping push rejects with INVALID_ARGUMENT. */
   async push(chunk: Buffer): Promise<void> {
-    this.emit(await guarded(() => this.native.push(chunk)));
+    this.emit(await this.pushes.run(() => this.native.push(chunk)));
   }
 
   endSource(): SourceSummary {
@@ -139,11 +162,11 @@ export class Scorer implements ByteSink {
   }
 
   get labelled(): boolean | null {
-    return this.native.labelled;
+    return guardedSync(() => this.native.labelled);
   }
 
   metrics(): ScoreMetrics | null {
-    return this.native.metrics();
+    return guardedSync(() => this.native.metrics());
   }
 }
 

@@ -21,7 +21,7 @@ export async function startServer(root: string, env: NodeJS.ProcessEnv = {}): Pr
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       logs += d.toString();
-      const match = /on 0\.0\.0\.0:(\d+)/.exec(logs);
+      const match = / on \S+:(\d+), payload limit/.exec(logs);
       if (match) resolve(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening:\n${logs}`)));

@@ -8,18 +8,18 @@ import { servingSettings } from '../contract/serving-env';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { loadModel, predictorModel } from '../model/model';
 import { Predictor } from '../native';
-import { serve } from '../server/server';
+import { DEFAULT_HOST, serve } from '../server/server';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
-export async function runServe(paths: MlPaths, ctx: RunContext, port?: number): Promise<void> {
+export async function runServe(paths: MlPaths, ctx: RunContext, port?: number, host?: string): Promise<void> {
   const settings = servingSettings(process.env, port);
   const model = await loadModel(paths);
   const predictor = new Predictor(predictorModel(model));
-  const serving = await serve(predictor, settings, ctx.log, ctx.signal);
+  const serving = await serve(predictor, settings, ctx.log, ctx.signal, host);
   const intervals = model.inference ? 'intervals available' : 'no intervals (ridge or no residual df)';
   ctx.log(
     `serving ${paths.modelFile} (${model.coefficients.length} features: ${model.feature_names.join(', ')}; ${intervals}) ` +
-      `on 0.0.0.0:${serving.port}, payload limit ${settings.maxPayloadMb} MiB, timeout ${settings.timeoutMs / 1000} s`,
+      `on ${serving.address}, payload limit ${settings.maxPayloadMb} MiB, timeout ${settings.timeoutMs / 1000} s`,
   );
   await serving.closed;
   ctx.log('stopped: all in-flight requests finished');
@@ -36,5 +36,8 @@ export function serveCommand(run: Runner): Command {
     .description('answer SageMaker hosting and batch transform: GET /ping, POST /invocations, GET /execution-parameters')
     .option(ML_ROOT_OPTION, 'SageMaker directory tree to read the model from', DEFAULT_ML_ROOT)
     .option('--port <port>', 'port to listen on (default: SAGEMAKER_BIND_TO_PORT or 8080)', portNumber)
-    .action((options: { mlRoot: string; port?: number }) => run((paths, ctx) => runServe(paths, ctx, options.port), options.mlRoot));
+    .option('--host <address>', 'address to listen on: 127.0.0.1 for this machine only (SageMaker needs the default)', DEFAULT_HOST)
+    .action((options: { mlRoot: string; port?: number; host: string }) =>
+      run((paths, ctx) => runServe(paths, ctx, options.port, options.host), options.mlRoot),
+    );
 }

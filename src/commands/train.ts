@@ -5,11 +5,12 @@
  */
 import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { listChannelFiles } from '../contract/channels';
 import { checkTrainingChannelConfig, readInputDataConfig, readResourceConfig } from '../contract/config';
 import { readHyperparameters } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
-import { ErrorCode, LinearError } from '../errors';
+import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import { modelFromFit, writeModel } from '../model/model';
 import { Trainer } from '../native';
 import { streamFiles } from '../readers/channel-stream';
@@ -28,7 +29,7 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const channels = await readInputDataConfig(paths);
   for (const name of [TRAIN, ...SCORED_CHANNELS]) checkTrainingChannelConfig(name, channels[name]);
   const resource = await readResourceConfig(paths);
-  await fs.mkdir(paths.outputDir, { recursive: true });
+  await checkWritable(paths);
 
   const files = await listChannelFiles(paths, TRAIN);
   if (files === undefined) {
@@ -79,6 +80,36 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   await writeModel(paths, model);
   await ctx.out(`${lines.join('\n')}\n`);
   ctx.log(`model written to ${paths.modelFile}`);
+}
+
+/**
+ * model/ and output/ must be writable before any data is read: a job that can
+ * only fail at the end should fail at the start. Typical cause: the container
+ * runs as a user (docker run --user) who does not own a mounted ml tree.
+ */
+export async function checkWritable(paths: MlPaths): Promise<void> {
+  for (const dir of [paths.modelDir, paths.outputDir]) {
+    const probe = path.join(dir, `.linear-write-check.${process.pid}`);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await (await fs.open(probe, 'wx')).close();
+      await fs.rm(probe, { force: true });
+    } catch (err) {
+      throw new LinearError(ErrorCode.UNWRITABLE_OUTPUT, `cannot write ${dir}: ${systemErrorReason(err)}${await whoCanWrite(paths.root)}`);
+    }
+  }
+}
+
+/** The fix, naming the user we run as and the tree's owner when they differ. */
+async function whoCanWrite(root: string): Promise<string> {
+  const uid = process.getuid?.();
+  const owner = await fs.stat(root).then((s) => s.uid, () => undefined);
+  const who = uid !== undefined && owner !== undefined && owner !== uid ? ` (running as uid ${uid}; ${root} belongs to uid ${owner})` : '';
+  const user = uid === undefined ? 'this user' : `uid ${uid}`;
+  return (
+    `${who}; run the container as the owner of the ml tree (docker run --user $(id -u):$(id -g) when the tree is yours) ` +
+    `or make model/ and output/ under ${root} writable for ${user}`
+  );
 }
 
 export function trainCommand(run: Runner): Command {

@@ -12,28 +12,42 @@ import { createApp } from './app';
 /** Longer than the load balancers' idle timeout, so they close first. */
 const KEEP_ALIVE_MS = 65_000;
 
+/** Every interface, as SageMaker needs; 127.0.0.1 keeps a local server private. */
+export const DEFAULT_HOST = '0.0.0.0';
+
 export interface Serving {
   server: Server;
   port: number;
+  /** host:port actually bound, e.g. 0.0.0.0:8080 or [::1]:8080. */
+  address: string;
   /** Resolves once the server has closed and every request finished. */
   closed: Promise<void>;
 }
 
-export async function serve(predictor: Predictor, settings: ServingSettings, log: (line: string) => void, signal: AbortSignal): Promise<Serving> {
+export async function serve(
+  predictor: Predictor,
+  settings: ServingSettings,
+  log: (line: string) => void,
+  signal: AbortSignal,
+  host: string = DEFAULT_HOST,
+): Promise<Serving> {
   const app = createApp({ predictor, settings, log });
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: settings.timeoutMs, headersTimeout: Math.min(settings.timeoutMs, 60_000) }, (req, res) => {
     void app(req, res);
   });
+  server.on('clientError', app.clientError); // hostile-input matrix: parser refusals answer JSON 4xx (see app.ts)
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new LinearError(ErrorCode.INVALID_CONFIG, `cannot listen on port ${settings.port}: ${systemErrorReason(err)}`)),
+      reject(new LinearError(ErrorCode.INVALID_CONFIG, `cannot listen on ${host} port ${settings.port}: ${systemErrorReason(err)}`)),
     );
-    server.listen(settings.port, '0.0.0.0', resolve);
+    server.listen(settings.port, host, resolve);
   });
   const closed = new Promise<void>((resolve) => {
     const stop = () => server.close(() => resolve());
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
   });
-  return { server, port: (server.address() as AddressInfo).port, closed };
+  const bound = server.address() as AddressInfo;
+  const address = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  return { server, port: bound.port, address, closed };
 }
