@@ -52,6 +52,8 @@ export const ERROR_CATALOGUE = {
   FEATURE_COUNT_MISMATCH: user('Rows have a number of features the model does not have.'),
   FEATURE_DIM_MISMATCH: user('Rows have a number of features other than the feature_dim hyperparameter says.'),
   TOO_FEW_ROWS: user('Fewer rows than parameters to estimate.'),
+  TOO_MANY_COLUMNS: user('A row or header has more columns than the fit holds in memory (4096, label included).'),
+  LINE_TOO_LONG: user('A line runs past 64 MiB without a line break (not CSV, or no newlines).'),
   INVALID_ARGUMENT: user('A library call got arguments that do not fit together (array lengths, options).'),
   // Models.
   MODEL_NOT_FOUND: user('No model/model.json where test or serve looks for it.'),
@@ -67,6 +69,10 @@ export const ERROR_CATALOGUE = {
   METHOD_NOT_ALLOWED: user('A route called with the wrong HTTP method.', 405),
   NOT_ACCEPTABLE: user('An Accept header with no type this server produces.', 406),
   PAYLOAD_TOO_LARGE: user('A request body above the payload limit.', 413),
+  MALFORMED_HTTP: user('A request that is not valid HTTP/1.1 (request line, header or chunk framing).'),
+  REQUEST_TIMEOUT: user('A request whose headers or body did not arrive within the server timeout.', 408),
+  URI_TOO_LONG: user('A request target longer than 4096 characters.', 414),
+  HEADERS_TOO_LARGE: user('A request line and headers above the 16 KiB header limit.', 431),
   // The process.
   TERMINATED: user('Stopped by SIGTERM before finishing (exit 143).', 503),
   INTERNAL_ERROR: internal('Anything unexpected: a bug or an environment fault, not a problem with the input.'),

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseMediaType } from '../codecs/media-types';
+import { checkCharset, parseMediaType } from '../codecs/media-types';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import type { MlPaths } from './paths';
 
@@ -9,13 +9,18 @@ import type { MlPaths } from './paths';
  * file does not exist, so a bare local run works without any config.
  */
 export async function readJsonConfig(file: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${file}: ${systemErrorReason(err)}`);
   }
+  // Windows editors save "Unicode" as UTF-16, whose bytes are not JSON text.
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    throw new LinearError(ErrorCode.INVALID_CONFIG, `${file} is saved as UTF-16; save it as UTF-8`);
+  }
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
     // Editors on Windows may save a byte-order mark, which JSON.parse rejects.
@@ -123,7 +128,9 @@ export function checkTrainingChannelConfig(name: string, cfg: ChannelConfig | un
   }
   if (cfg.contentType === undefined) return;
 
-  const { type, params } = parseMediaType(cfg.contentType);
+  const mediaType = parseMediaType(cfg.contentType);
+  const { type, params } = mediaType;
+  checkCharset(mediaType, `channel '${name}' (ContentType '${cfg.contentType}')`);
   if (!READABLE_MEDIA_TYPES.has(type)) {
     throw new LinearError(
       ErrorCode.UNSUPPORTED_CONTENT_TYPE,

@@ -305,10 +305,13 @@ function toBoolean(key: string, value: Scalar): boolean {
   throw invalid(`${key} must be true or false, got '${shown(value)}'`);
 }
 
+/** A decimal number as people write one: `0.5`, `+1`, `.5`, `5.`, `1e-3`. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function toFiniteNumber(value: Scalar): number | undefined {
   if (typeof value === 'boolean') return undefined;
-  // Number('') is 0, which would turn a blank value into a silent default.
-  if (typeof value === 'string' && value.trim() === '') return undefined;
+  // Number() also reads '' (as 0), '0x10', '0b1' and 'Infinity'; only decimals are values here.
+  if (typeof value === 'string' && !DECIMAL.test(value.trim())) return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
 }

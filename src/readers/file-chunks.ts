@@ -39,10 +39,16 @@ async function* readGzip(stream: Readable, name: string, signal?: AbortSignal): 
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     if (isZlibError(err)) {
+      // The file starts with the gzip magic, so a bad magic can only be where a
+      // member ended and zlib read what follows (anything but zero padding) as the next.
+      const trailing = (err as Error).message === 'incorrect header check';
       throw new LinearError(
         ErrorCode.CORRUPT_GZIP,
-        `${name} starts like gzip but is corrupt or truncated: ${(err as Error).message}; ` +
-          're-compress it or upload it uncompressed',
+        trailing
+          ? `${name} has bytes after the end of its gzip data that are not gzip (trailing garbage or a damaged second member); ` +
+              're-compress it or upload it uncompressed'
+          : `${name} starts like gzip but is corrupt or truncated: ${(err as Error).message}; ` +
+              're-compress it or upload it uncompressed',
       );
     }
     throw unreadable(name, err);

@@ -1,7 +1,10 @@
 //! Streaming CSV to f64 rows. Bytes arrive in arbitrary chunks (a file read,
-//! a pipe, an HTTP body); a line cut by a chunk boundary is carried over. The
-//! first non-blank line of each source is a header when none of its cells is a
-//! number. Complete lines are parsed on several threads, in order.
+//! a pipe, an HTTP body); a line cut by a chunk boundary is carried over. A
+//! UTF-8 byte-order mark at the start of a source is skipped. The first
+//! non-blank line of each source is a header when none of its cells is a
+//! number. Cells may be quoted (a quoted cell may hold commas, so `"1,5"` is
+//! one cell, and not a number). Complete lines are parsed on several threads,
+//! in order.
 
 use crate::error::{CoreError, Location};
 use memchr::{memchr, memchr_iter, memrchr};
@@ -28,6 +31,18 @@ pub struct SourceSummary {
 /// Below this many bytes a chunk is parsed on the calling thread.
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
 
+/// Most columns (label included) a training row may have: the exact fit keeps
+/// several square factors of this width in memory (about 100·k² bytes at the
+/// peak, 1.7 GB at this limit), so wider data is refused before any is kept.
+pub const MAX_COLUMNS: usize = 4096;
+
+/// Longest line carried between chunks. Rows of [`MAX_COLUMNS`] numbers fit
+/// many times over; a longer line is not CSV (or has no line breaks), and
+/// holding it would let one file take any amount of memory.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 enum CellError {
     NonNumeric { column: usize, text: String },
     NonFinite { column: usize, text: String },
@@ -44,6 +59,10 @@ pub struct CsvReader {
     source: String,
     line: u64,
     carry: Vec<u8>,
+    /// Up to the first three bytes of a source, until it is known whether they are a BOM.
+    head: Vec<u8>,
+    /// Whether the current source's first bytes have been checked for a BOM.
+    started: bool,
     awaiting_first_line: bool,
     summary: SourceSummary,
     first_data_line: Option<Location>,
@@ -64,6 +83,8 @@ impl CsvReader {
             source: String::new(),
             line: 0,
             carry: Vec::new(),
+            head: Vec::new(),
+            started: false,
             awaiting_first_line: true,
             summary: SourceSummary::default(),
             first_data_line: None,
@@ -90,17 +111,45 @@ impl CsvReader {
         self.source = name.to_string();
         self.line = 0;
         self.carry.clear();
+        self.head.clear();
+        self.started = false;
         self.awaiting_first_line = true;
         self.summary = SourceSummary::default();
     }
 
     /// Parses every complete line in `bytes`, appending row-major values to `out`.
-    pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        if self.started {
+            return self.push_lines(bytes, out);
+        }
+        // The first three bytes of a source decide whether it starts with a
+        // BOM; they may arrive one chunk at a time.
+        let take = (BOM.len() - self.head.len()).min(bytes.len());
+        self.head.extend_from_slice(&bytes[..take]);
+        if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
+            return Ok(());
+        }
+        self.release_head(out)?;
+        self.push_lines(&bytes[take..], out)
+    }
+
+    /// Passes on the held first bytes of a source, without a BOM.
+    fn release_head(&mut self, out: &mut Vec<f64>) -> Result<(), CoreError> {
+        self.started = true;
+        let head = std::mem::take(&mut self.head);
+        let kept = if head == BOM { &[][..] } else { &head[..] };
+        self.push_lines(kept, out)
+    }
+
+    fn push_lines(&mut self, mut bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         if !self.carry.is_empty() {
             match memchr(b'\n', bytes) {
                 None => {
                     self.carry.extend_from_slice(bytes);
-                    return Ok(());
+                    return self.check_carry();
                 }
                 Some(end) => {
                     let mut line = std::mem::take(&mut self.carry);
@@ -113,18 +162,31 @@ impl CsvReader {
         let complete = match memrchr(b'\n', bytes) {
             None => {
                 self.carry.extend_from_slice(bytes);
-                return Ok(());
+                return self.check_carry();
             }
             Some(last) => {
                 self.carry.extend_from_slice(&bytes[last + 1..]);
                 &bytes[..=last]
             }
         };
-        self.take_lines(complete, out)
+        self.take_lines(complete, out)?;
+        self.check_carry()
+    }
+
+    /// A line still without its end may not grow past [`MAX_LINE_BYTES`].
+    fn check_carry(&self) -> Result<(), CoreError> {
+        if self.carry.len() > MAX_LINE_BYTES {
+            return Err(CoreError::LineTooLong { at: self.at(self.line + 1), max: MAX_LINE_BYTES });
+        }
+        Ok(())
     }
 
     /// Ends the current source: its last line may lack a newline.
     pub fn end_source(&mut self, out: &mut Vec<f64>) -> Result<SourceSummary, CoreError> {
+        if !self.started {
+            self.release_head(out)?;
+        }
+        self.started = false;
         if !self.carry.is_empty() {
             let line = std::mem::take(&mut self.carry);
             self.take_line(&line, out)?;
@@ -143,7 +205,7 @@ impl CsvReader {
     /// Complete lines (each ending in '\n'): a serial prefix until the header
     /// question and the width are settled, then the bulk, in parallel.
     fn take_lines(&mut self, mut bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
-        while !bytes.is_empty() && (self.awaiting_first_line || self.width.is_none()) {
+        while !bytes.is_empty() && (self.awaiting_first_line || self.first_data_line.is_none()) {
             let end = memchr(b'\n', bytes).unwrap_or(bytes.len() - 1);
             self.take_line(&bytes[..end], out)?;
             bytes = &bytes[end + 1..];
@@ -194,33 +256,53 @@ impl CsvReader {
         }
         if self.awaiting_first_line {
             self.awaiting_first_line = false;
-            if let Some(names) = header_names(line) {
+            if is_header(line) {
                 self.summary.had_header = true;
-                return self.record_header(names);
+                let cells = count_cells(line);
+                if cells > self.header_limit() {
+                    return Err(CoreError::TooManyColumns { at: self.at(self.line), got: cells, max: MAX_COLUMNS });
+                }
+                return self.record_header(header_names(line));
             }
         }
-        match self.width {
-            Some(_) => self.take_line_with_width(line, out),
-            None => {
-                let width = count_cells(line);
-                let accepted = match self.rule {
-                    Width::Any => true,
-                    Width::Exactly(w) => w == width,
-                    Width::FeaturesOrLabelled(p) => width == p || width == p + 1,
-                };
-                if !accepted {
-                    return Err(self.width_error(self.line, width));
-                }
-                if let Some((_, names)) = &self.header {
-                    if names.len() != width {
-                        return Err(self.header_width_error(names.len(), width));
-                    }
-                }
-                self.width = Some(width);
-                self.first_data_line = Some(self.at(self.line));
-                self.take_line_with_width(line, out)
+        if self.first_data_line.is_none() {
+            self.settle_width(line)?;
+        }
+        self.take_line_with_width(line, out)
+    }
+
+    /// Most names a header may have before its names are even collected.
+    fn header_limit(&self) -> usize {
+        match self.rule {
+            Width::Any => MAX_COLUMNS,
+            Width::Exactly(w) => w.max(MAX_COLUMNS),
+            Width::FeaturesOrLabelled(p) => (p + 1).max(MAX_COLUMNS),
+        }
+    }
+
+    /// The first data row: checks its width against the rule, the header and
+    /// [`MAX_COLUMNS`], and fixes the width for the rows after it.
+    fn settle_width(&mut self, line: &[u8]) -> Result<(), CoreError> {
+        let width = count_cells(line);
+        let accepted = match self.rule {
+            Width::Any => true,
+            Width::Exactly(w) => w == width,
+            Width::FeaturesOrLabelled(p) => width == p || width == p + 1,
+        };
+        if !accepted {
+            return Err(self.width_error(self.line, width));
+        }
+        if width > MAX_COLUMNS && !matches!(self.rule, Width::FeaturesOrLabelled(_)) {
+            return Err(CoreError::TooManyColumns { at: self.at(self.line), got: width, max: MAX_COLUMNS });
+        }
+        if let Some((_, names)) = &self.header {
+            if names.len() != width {
+                return Err(self.header_width_error(names.len(), width));
             }
         }
+        self.width = Some(width);
+        self.first_data_line = Some(self.at(self.line));
+        Ok(())
     }
 
     fn take_line_with_width(&mut self, line: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
@@ -235,10 +317,13 @@ impl CsvReader {
     }
 
     fn record_header(&mut self, names: Vec<String>) -> Result<(), CoreError> {
-        if let Some(width) = self.width {
-            if names.len() != width {
-                return Err(self.header_width_error(names.len(), width));
+        match (self.rule, self.width) {
+            // feature_dim fixed the width before any row: the header is the first to disagree.
+            (Width::Exactly(w), _) if names.len() != w => {
+                return Err(CoreError::DeclaredFeatureMismatch { at: self.at(self.line), features: w - 1, got: names.len() });
             }
+            (_, Some(width)) if names.len() != width => return Err(self.header_width_error(names.len(), width)),
+            _ => {}
         }
         match &self.header {
             None => {
@@ -449,13 +534,61 @@ fn unquote(s: &[u8]) -> &[u8] {
     }
 }
 
+/// Where the cell starting at `start` ends: the comma after it, or the end of
+/// the line. A quoted cell runs to its closing quote (`""` inside is a quote),
+/// so it may hold commas; an unclosed quote ends at the next comma.
+fn cell_end(line: &[u8], start: usize) -> usize {
+    let mut i = start;
+    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+        i += 1;
+    }
+    if line.get(i) == Some(&b'"') {
+        let mut j = i + 1;
+        loop {
+            match memchr(b'"', &line[j..]) {
+                Some(q) if line.get(j + q + 1) == Some(&b'"') => j += q + 2,
+                Some(q) => {
+                    i = j + q + 1;
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+    memchr(b',', &line[i..]).map_or(line.len(), |e| i + e)
+}
+
+/// The cells of a line, as byte ranges (quote-aware).
+fn cells(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let s = start?;
+        let end = cell_end(line, s);
+        start = (end < line.len()).then_some(end + 1);
+        Some(&line[s..end])
+    })
+}
+
 fn count_cells(line: &[u8]) -> usize {
-    memchr_iter(b',', line).count() + 1
+    if memchr(b'"', line).is_none() {
+        return memchr_iter(b',', line).count() + 1;
+    }
+    cells(line).count()
+}
+
+/// A cell as text for messages: trimmed, unquoted, `""` read as `"`.
+fn cell_string(cell: &[u8]) -> String {
+    let inner = unquote(trim(cell));
+    let text = String::from_utf8_lossy(inner);
+    if inner.len() < cell.len() && text.contains("\"\"") {
+        text.replace("\"\"", "\"")
+    } else {
+        text.into_owned()
+    }
 }
 
 fn cell_text(line: &[u8], start: usize) -> String {
-    let end = memchr(b',', &line[start..]).map_or(line.len(), |e| start + e);
-    String::from_utf8_lossy(unquote(trim(&line[start..end]))).into_owned()
+    cell_string(&line[start..cell_end(line, start)])
 }
 
 /// The common row: `width` plain numbers separated by commas, nothing else.
@@ -517,12 +650,23 @@ fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellEr
         let quoted = pos < len && line[pos] == b'"';
         if quoted {
             pos += 1;
+            while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
+                pos += 1;
+            }
         }
         match parse_number(&line[pos..]) {
             Some((value, used)) => {
                 pos += used;
-                if quoted && pos < len && line[pos] == b'"' {
+                while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
                     pos += 1;
+                }
+                if quoted {
+                    // A quoted number ends at its closing quote: `"1,5"` or `"1` is not a number.
+                    if pos < len && line[pos] == b'"' {
+                        pos += 1;
+                    } else {
+                        return fail(out, CellError::NonNumeric { column, text: cell_text(line, start) });
+                    }
                 }
                 while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
                     pos += 1;
@@ -561,26 +705,26 @@ fn is_number(cell: &[u8]) -> bool {
     matches!(parse_number(cell), Some((_, used)) if used == cell.len())
 }
 
-/// The names of a header row: a first line none of whose cells is a number.
-fn header_names(line: &[u8]) -> Option<Vec<String>> {
-    let cells: Vec<&[u8]> = line.split(|&b| b == b',').map(|c| unquote(trim(c))).collect();
-    if cells.iter().any(|c| is_number(c)) {
-        return None;
-    }
-    Some(
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let name = String::from_utf8_lossy(c).trim().to_string();
-                if name.is_empty() {
-                    format!("column{}", i + 1)
-                } else {
-                    name
-                }
-            })
-            .collect(),
-    )
+/// Whether a first line is a header: none of its cells is a number.
+fn is_header(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    !cells(line).any(|c| is_number(unquote(trim(c))))
+}
+
+/// The names of a header row (see [`is_header`]); blank names become `column<i>`.
+fn header_names(line: &[u8]) -> Vec<String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    cells(line)
+        .enumerate()
+        .map(|(i, c)| {
+            let name = cell_string(c).trim().to_string();
+            if name.is_empty() {
+                format!("column{}", i + 1)
+            } else {
+                name
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -701,5 +845,91 @@ mod tests {
         reader.begin_source("e.csv");
         reader.push(b"\n\n", &mut out).unwrap();
         assert!(reader.end_source(&mut out).unwrap().empty);
+    }
+
+    #[test]
+    fn a_bom_is_skipped_before_numbers_and_header_names_in_any_chunking() {
+        for (text, header) in [
+            (&b"\xEF\xBB\xBFy,x\r\n1,2\r\n3,4\r\n"[..], Some(vec!["y".to_string(), "x".to_string()])),
+            (&b"\xEF\xBB\xBF1,2\n3,4"[..], None),
+        ] {
+            for size in 1..text.len() {
+                let chunks: Vec<&[u8]> = text.chunks(size).collect();
+                let (values, reader) = read_all(&chunks, Width::Any).unwrap();
+                assert_eq!(values, vec![1.0, 2.0, 3.0, 4.0], "chunk size {size}");
+                assert_eq!(reader.header().map(<[String]>::to_vec), header, "chunk size {size}");
+            }
+        }
+        // Only at the start of a source: a BOM mid-file is a bad cell.
+        let err = read_all(&[b"1,2\n\xEF\xBB\xBF3,4\n"], Width::Any).unwrap_err();
+        assert_eq!(err.code(), "NON_NUMERIC_VALUE", "{err}");
+        // Shorter sources than a BOM still parse.
+        assert_eq!(read_all(&[b"7"], Width::Any).unwrap().0, vec![7.0]);
+        assert_eq!(read_all(&[b"7", b"\n"], Width::Any).unwrap().0, vec![7.0]);
+    }
+
+    #[test]
+    fn quoted_cells_may_hold_commas_and_are_numbers_only_when_closed() {
+        let (values, reader) = read_all(&[b"\"price, $\",\" x \"\"1\"\" \"\n\" 2.5 \",\"3\"\n"], Width::Any).unwrap();
+        assert_eq!(values, vec![2.5, 3.0]);
+        assert_eq!(reader.header().unwrap(), ["price, $", "x \"1\""]);
+        let cases: [(&[u8], &str); 5] = [
+            (b"1,2\n4,\"1,5\"\n", "line 2, column 2: '1,5'"),
+            (b"1,\"0\"\n4,\"1.234,5\"\n", "line 2, column 2: '1.234,5'"),
+            (b"4,\"1,5\"\n", "line 1, column 2: '1,5'"),
+            (b"1,2\n4,\"1\n", "line 2, column 2: '\"1'"),
+            (b"1,2\n4,0x10\n", "line 2, column 2: '0x10'"),
+        ];
+        for (text, needle) in cases {
+            let err = read_all(&[text], Width::Any).unwrap_err();
+            assert_eq!(err.code(), "NON_NUMERIC_VALUE", "{err}");
+            assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn feature_dim_against_a_header_names_feature_dim_and_the_header_columns() {
+        let err = read_all(&[b"y,a,b\n1,2,3\n"], Width::Exactly(4)).unwrap_err();
+        assert_eq!(err.code(), "FEATURE_DIM_MISMATCH", "{err}");
+        assert!(err.to_string().contains("data.csv line 1 has 3 columns but feature_dim=3 needs 4"), "{err}");
+        let (values, reader) = read_all(&[b"y,a,b\n1,2,3\n"], Width::Exactly(3)).unwrap();
+        assert_eq!((values.len(), reader.header().unwrap().len()), (3, 3));
+        let err = read_all(&[b"y,a,b\n1,2,3,4\n"], Width::Exactly(3)).unwrap_err();
+        assert!(err.to_string().contains("line 2 has 4 columns but feature_dim=2 needs 3"), "{err}");
+    }
+
+    #[test]
+    fn rows_and_headers_wider_than_the_fit_can_hold_are_refused_early() {
+        let row = |cells: usize, cell: &str| format!("{}\n", vec![cell; cells].join(","));
+        let (values, _) = read_all(&[row(MAX_COLUMNS, "1").as_bytes()], Width::Any).unwrap();
+        assert_eq!(values.len(), MAX_COLUMNS);
+        for (text, rule) in [
+            (row(MAX_COLUMNS + 1, "1"), Width::Any),
+            (row(MAX_COLUMNS + 1, "1"), Width::Exactly(MAX_COLUMNS + 1)),
+            (row(MAX_COLUMNS * 10, "name"), Width::Any),
+        ] {
+            let err = read_all(&[text.as_bytes()], rule).unwrap_err();
+            assert_eq!(err.code(), "TOO_MANY_COLUMNS", "{err}");
+            assert!(err.to_string().contains("line 1 has"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_line_without_end_stops_at_the_carry_limit() {
+        let mut reader = CsvReader::new(Width::Any, 1);
+        let mut out = Vec::new();
+        reader.begin_source("blob");
+        reader.push(b"1,2\n", &mut out).unwrap();
+        let chunk = vec![b'7'; 1 << 20];
+        let mut outcome = Ok(());
+        for _ in 0..=(MAX_LINE_BYTES >> 20) {
+            outcome = reader.push(&chunk, &mut out);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let err = outcome.unwrap_err();
+        assert_eq!(err.code(), "LINE_TOO_LONG");
+        assert!(err.to_string().starts_with("blob line 2 runs past 64 MiB"), "{err}");
     }
 }

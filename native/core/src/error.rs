@@ -39,6 +39,10 @@ pub enum CoreError {
     HeaderMismatch { source: String, detail: String },
     NonFiniteInput { array: &'static str, row: usize, column: usize, value: f64 },
     TooFewRows { rows: u64, parameters: usize },
+    /// A row (or header) wider than the fit can hold in memory.
+    TooManyColumns { at: Location, got: usize, max: usize },
+    /// A line that grew past the longest one carried, without a line break.
+    LineTooLong { at: Location, max: usize },
     /// Rows have one column more than the features and the request did not say it is a label.
     UnexpectedLabel { at: Location, features: usize },
     /// The request said rows carry a label, but they have only the features.
@@ -71,6 +75,8 @@ pub const CODES: &[&str] = &[
     "FEATURE_DIM_MISMATCH",
     "HEADER_MISMATCH",
     "TOO_FEW_ROWS",
+    "TOO_MANY_COLUMNS",
+    "LINE_TOO_LONG",
     "MALFORMED_REQUEST",
     "UNKNOWN_FEATURE",
     "MALFORMED_JSON",
@@ -92,6 +98,8 @@ impl CoreError {
             CoreError::HeaderMismatch { .. } => "HEADER_MISMATCH",
             CoreError::NonFiniteInput { .. } => "NON_FINITE_VALUE",
             CoreError::TooFewRows { .. } => "TOO_FEW_ROWS",
+            CoreError::TooManyColumns { .. } => "TOO_MANY_COLUMNS",
+            CoreError::LineTooLong { .. } => "LINE_TOO_LONG",
             CoreError::UnexpectedLabel { .. } => "FEATURE_COUNT_MISMATCH",
             CoreError::MissingLabel { .. } => "FEATURE_COUNT_MISMATCH",
             CoreError::Instance { code, .. } => match code {
@@ -150,6 +158,16 @@ impl fmt::Display for CoreError {
                 f,
                 "{rows} row(s) cannot determine {parameters} parameter(s); least squares needs at least as many rows as parameters (features plus the intercept)"
             ),
+            CoreError::TooManyColumns { at, got, max } => write!(
+                f,
+                "{at} has {got} columns; at most {max} (the label and {} features) are read, because the exact fit keeps square factors of the columns in memory; select or combine features first",
+                max - 1
+            ),
+            CoreError::LineTooLong { at, max } => write!(
+                f,
+                "{at} runs past {} MiB without a line break; rows must end with a newline (is this a CSV file?)",
+                max >> 20
+            ),
             CoreError::UnexpectedLabel { at, features } => write!(
                 f,
                 "{at} has {} columns, one more than the model's {features} feature(s); if the first column is the label, add label_size=1 to the Content-Type, otherwise send {features} values per row",
@@ -191,6 +209,8 @@ mod tests {
             CoreError::HeaderMismatch { source: "s".into(), detail: "d".into() },
             CoreError::NonFiniteInput { array: "x", row: 0, column: 0, value: f64::NAN },
             CoreError::TooFewRows { rows: 1, parameters: 2 },
+            CoreError::TooManyColumns { at: at(), got: 5000, max: 4096 },
+            CoreError::LineTooLong { at: at(), max: 1 << 26 },
             CoreError::UnexpectedLabel { at: at(), features: 1 },
             CoreError::MissingLabel { at: at(), features: 1 },
             CoreError::MalformedJson { record: None, line: 1, column: 1, message: "m".into() },
