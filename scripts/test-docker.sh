@@ -3,9 +3,13 @@
 #
 #   bash scripts/test-docker.sh          (npm run test:docker)
 #
-# Makes sure an engine runs and the base images exist (on a machine without a
-# container registry, ../shared/docker/offline-base-images.sh starts dockerd and
-# builds local stand-ins for the tags the Dockerfile names; it is idempotent),
+# Makes sure an engine runs: when no Docker engine answers it starts dockerd
+# (from Debian's docker.io package, installed with apt-get when missing and run
+# as root) and waits for it. Then the base images the Dockerfile names: those
+# present locally are used; missing ones are pulled when a container registry
+# answers; only when none answers and ../shared/docker/offline-base-images.sh
+# exists does that script build local stand-ins for them (idempotent). With
+# neither, the run stops with a "not ok" that says why. Then it
 # builds the image, then exercises it on temp copies of ml/: train, test, serve
 # (+ SIGTERM), a failing train, train/test/serve as --user 1000:1000 --read-only,
 # and the runtime image's contents. Prints TAP-like "ok - name" / "not ok - name"
@@ -16,12 +20,15 @@
 #   IMAGE=linear                 tag to build and test
 #   LINEAR_DOCKER_NO_CACHE=1     build with --no-cache (a cold build, as in CI)
 #   LINEAR_DOCKER_SKIP_BUILD=1   test an existing $IMAGE without building it
+#   LINEAR_DOCKER_PROBE_SECONDS=30  how long a first pull may go without any
+#                                answer from the registry before it counts as
+#                                unreachable (a pull that is downloading goes on)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 IMAGE=${IMAGE:-linear}
-OFFLINE="$ROOT/../shared/docker/offline-base-images.sh"
+OFFLINE="$(cd "$ROOT/.." && pwd)/shared/docker/offline-base-images.sh"
 RUN_ID="linear-e2e-$$"
 PASS=0
 FAIL=0
@@ -66,18 +73,98 @@ finish() {
 
 # ---------------------------------------------------------------- engine ----
 note "engine and base images"
-if [[ -f $OFFLINE ]]; then
-  if bash "$OFFLINE" -f Dockerfile; then ok "engine up and base images present"
-  else not_ok "engine up and base images present" "$OFFLINE failed"; finish; fi
+# Debian's docker.io client matches the engine started below; a newer client
+# earlier on PATH may not, so it is preferred whenever it reaches an engine.
+pick_client() {
+  if [[ -x /usr/bin/docker ]] && /usr/bin/docker info >/dev/null 2>&1; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
+}
+engine_answers() { pick_client; $DOCKER info >/dev/null 2>&1; }
+DOCKERD_LOG=${TMPDIR:-/tmp}/dockerd.log
+
+ENGINE_PROBLEM=
+start_engine() { # 0 once an engine answers; otherwise ENGINE_PROBLEM says why not
+  if [[ $(id -u) -ne 0 ]]; then
+    ENGINE_PROBLEM="no Docker engine answers and this script is not root, so it cannot start dockerd; start the engine (or run as root)"
+    return 1
+  fi
+  if ! command -v dockerd >/dev/null 2>&1; then
+    note "no Docker engine answers and there is no dockerd: installing Debian's docker.io with apt-get"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io; } >"$TMP/apt.log" 2>&1; then
+      ENGINE_PROBLEM="no Docker engine answers and installing docker.io with apt-get failed: $(tail -n 5 "$TMP/apt.log")"
+      return 1
+    fi
+  fi
+  note "no Docker engine answers: starting dockerd (log: $DOCKERD_LOG)"
+  (setsid dockerd >"$DOCKERD_LOG" 2>&1 &)
+  local _
+  for _ in $(seq 1 60); do engine_answers && return 0; sleep 1; done
+  ENGINE_PROBLEM="dockerd did not answer within 60 s; the end of $DOCKERD_LOG: $(tail -n 10 "$DOCKERD_LOG" 2>/dev/null)"
+  return 1
+}
+
+if engine_answers; then
+  ok "engine up"
+elif start_engine; then
+  ok "engine up (dockerd started)"
 else
-  note "no $OFFLINE: using the engine and registry as they are"
-  if docker info >/dev/null 2>&1; then ok "engine up"
-  else not_ok "engine up" "docker info failed and $OFFLINE is missing"; finish; fi
+  not_ok "engine up" "$ENGINE_PROBLEM"
+  finish
 fi
-# Debian's docker.io client matches the engine the offline script starts; a newer
-# client earlier on PATH may not.
-if [[ -x /usr/bin/docker ]] && /usr/bin/docker info >/dev/null 2>&1; then DOCKER=/usr/bin/docker; fi
 note "client $($DOCKER version -f '{{.Client.Version}}' 2>/dev/null), engine $($DOCKER version -f '{{.Server.Version}}' 2>/dev/null)"
+
+# The images FROM lines name, without references to earlier stages.
+mapfile -t BASES < <(awk 'toupper($1)=="FROM"{img=""; for(i=2;i<=NF;i++) if($i !~ /^--/){img=$i; break}
+    if (!(img in stage) && img != "scratch" && !(img in seen)) {seen[img]=1; print img}
+    for(i=2;i<NF;i++) if(toupper($i)=="AS") stage[$(i+1)]=1}' Dockerfile)
+missing=()
+for b in "${BASES[@]}"; do $DOCKER image inspect "$b" >/dev/null 2>&1 || missing+=("$b"); done
+
+# pull IMAGE: 0 when pulled. A registry that gives no answer at all (no
+# "Pulling from", no layer progress) within LINEAR_DOCKER_PROBE_SECONDS counts as
+# unreachable; a pull that is under way is waited for. The output is in $TMP/pull.log.
+pull() {
+  local pid i
+  $DOCKER pull "$1" >"$TMP/pull.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 "${LINEAR_DOCKER_PROBE_SECONDS:-30}"); do
+    kill -0 "$pid" 2>/dev/null || break
+    grep -Eq 'Pulling from|Pulling fs layer|Downloading|Already exists|Digest:' "$TMP/pull.log" && break
+    sleep 1
+  done
+  if kill -0 "$pid" 2>/dev/null && ! grep -Eq 'Pulling from|Pulling fs layer|Downloading|Already exists|Digest:' "$TMP/pull.log"; then
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    echo "no answer within ${LINEAR_DOCKER_PROBE_SECONDS:-30} s" >>"$TMP/pull.log"
+    return 1
+  fi
+  wait "$pid"
+}
+
+if [[ ${LINEAR_DOCKER_SKIP_BUILD:-0} == 1 ]]; then
+  note "LINEAR_DOCKER_SKIP_BUILD=1: base images not needed"
+elif [[ ${#missing[@]} -eq 0 ]]; then
+  ok "base images present locally (${BASES[*]})"
+elif pull "${missing[0]}"; then
+  failed_pull=
+  for b in "${missing[@]:1}"; do pull "$b" || { failed_pull=$b; break; }; done
+  if [[ -z $failed_pull ]]; then ok "base images pulled from the registry (${missing[*]})"
+  else not_ok "base images pulled from the registry" "docker pull $failed_pull failed:" "$(tail -n 5 "$TMP/pull.log")"; finish; fi
+elif [[ -f $OFFLINE ]]; then
+  note "no base image could be pulled (docker pull ${missing[0]}: $(tail -n 1 "$TMP/pull.log")); building local stand-ins with $OFFLINE"
+  if bash "$OFFLINE" -f Dockerfile >"$TMP/offline.log" 2>&1; then
+    pick_client
+    ok "base images built locally by the offline script, no registry answered (${missing[*]})"
+  else
+    not_ok "base images built locally by the offline script, no registry answered" "$OFFLINE failed:" "$(tail -n 20 "$TMP/offline.log")"
+    finish
+  fi
+else
+  not_ok "base images available" \
+    "missing locally: ${missing[*]}" \
+    "no base image could be pulled from a registry: docker pull ${missing[0]}: $(tail -n 1 "$TMP/pull.log")" \
+    "and there is no $OFFLINE to build local stand-ins"
+  finish
+fi
 
 # ----------------------------------------------------------------- build ----
 BASE=$(awk 'toupper($1)=="FROM"{img=""; for(i=2;i<=NF;i++) if($i !~ /^--/){img=$i; break}} END{print img}' Dockerfile)
