@@ -111,11 +111,12 @@ export function createApp({ predictor, settings, log }: AppOptions) {
     } catch (err) {
       const error = toLinearError(err);
       const status = error.status;
-      log(`${req.method} ${url} ${status} ${error.code}: ${error.message}`);
       if (res.headersSent || req.socket.destroyed) {
+        log(`${req.method} ${url} (connection closed, no answer sent) ${error.code}: ${error.message}`);
         res.destroy();
         return;
       }
+      log(`${req.method} ${url} ${status} ${error.code}: ${error.message}`);
       // Refused before its body was read: close, rather than read a body nobody wants.
       const unreadBody = !req.complete && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
       if (status === 413 || unreadBody) res.setHeader('Connection', 'close');
