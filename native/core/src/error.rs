@@ -50,6 +50,12 @@ pub enum CoreError {
     /// Intervals were asked of a model that stores no standard errors, or at a bad level.
     Intervals(String),
     InvalidArgument(String),
+    /// A model file that is not a model this program can use.
+    ModelInvalid(String),
+    /// A fit whose numbers are not all finite: refused, never written.
+    NonFiniteResult(String),
+    /// A broken invariant: a bug, not a problem with the input.
+    Internal(String),
 }
 
 fn shorten(text: &str) -> String {
@@ -77,6 +83,9 @@ pub const CODES: &[&str] = &[
     "EMPTY_REQUEST",
     "INVALID_INTERVALS",
     "INVALID_ARGUMENT",
+    "MODEL_INVALID",
+    "NON_FINITE_RESULT",
+    "INTERNAL_ERROR",
 ];
 
 impl CoreError {
@@ -106,6 +115,9 @@ impl CoreError {
             CoreError::EmptyRequest => "EMPTY_REQUEST",
             CoreError::Intervals(_) => "INVALID_INTERVALS",
             CoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
+            CoreError::ModelInvalid(_) => "MODEL_INVALID",
+            CoreError::NonFiniteResult(_) => "NON_FINITE_RESULT",
+            CoreError::Internal(_) => "INTERNAL_ERROR",
         }
     }
 }
@@ -166,7 +178,10 @@ impl fmt::Display for CoreError {
             },
             CoreError::EmptyRequest => f.write_str("the request has no rows; send at least one row of features"),
             CoreError::Intervals(message) => f.write_str(message),
-            CoreError::InvalidArgument(message) => f.write_str(message),
+            CoreError::InvalidArgument(message)
+            | CoreError::ModelInvalid(message)
+            | CoreError::NonFiniteResult(message)
+            | CoreError::Internal(message) => f.write_str(message),
         }
     }
 }
@@ -197,6 +212,9 @@ mod tests {
             CoreError::EmptyRequest,
             CoreError::Intervals("i".into()),
             CoreError::InvalidArgument("a".into()),
+            CoreError::ModelInvalid("m".into()),
+            CoreError::NonFiniteResult("n".into()),
+            CoreError::Internal("i".into()),
         ];
         use InstanceProblem::*;
         for code in [Malformed, NonNumeric, NonFinite, Missing, FeatureCount, UnknownFeature] {

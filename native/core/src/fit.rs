@@ -10,6 +10,7 @@ use crate::accumulate::{Accumulator, Design};
 use crate::csv::{CsvReader, SourceSummary, Width};
 use crate::dd::Dd;
 use crate::error::CoreError;
+use crate::model::{Model, Names};
 use crate::solve::{solve, Fit, Precision};
 
 /// Raw values kept in memory for an extended pass without re-reading.
@@ -231,6 +232,7 @@ pub struct StreamingFit {
     design: Option<Design>,
     center: Option<Vec<f64>>,
     rows_seen: u64,
+    fitted: Option<Fit>,
 }
 
 impl StreamingFit {
@@ -248,6 +250,7 @@ impl StreamingFit {
             design: None,
             center: None,
             rows_seen: 0,
+            fitted: None,
         })
     }
 
@@ -328,6 +331,19 @@ impl StreamingFit {
 
     /// The fit, or `None` when the sources must be streamed once more.
     pub fn finish(&mut self) -> Result<Option<Fit>, CoreError> {
+        let fit = self.solve()?;
+        self.fitted.clone_from(&fit);
+        Ok(fit)
+    }
+
+    /// The model artifact of the finished fit, named as the data named its columns.
+    pub fn model(&self) -> Result<Model, CoreError> {
+        let fit = self.fitted.as_ref().ok_or_else(|| CoreError::Internal("the model was asked for before the fit finished".into()))?;
+        let names = Names { label: self.label_name(), features: self.feature_names(), from_header: self.has_header() };
+        Model::from_fit(fit, names)
+    }
+
+    fn solve(&mut self) -> Result<Option<Fit>, CoreError> {
         let l2 = self.options.l2;
         if let Some(extended) = self.extended.take() {
             return solve(&extended.finish(), l2, Precision::Extended).map(Some);
