@@ -63,6 +63,7 @@ export const ERROR_CATALOGUE = {
   MALFORMED_REQUEST: user('A JSON body parses but is not a shape of instances this server reads.'),
   UNKNOWN_FEATURE: user('A named-feature instance names a feature the model does not have.'),
   INVALID_LABEL_SIZE: user('A label_size content-type parameter other than 0 or 1.'),
+  NON_FINITE_PREDICTION: user('A prediction or its interval overflows float64 (the row and the value are named); check its units.'),
   INVALID_INTERVALS: user('Intervals asked at a level outside (0, 1), or of a model that stores no covariance (ridge).'),
   NOT_FOUND: user('A route other than /ping, /invocations and /execution-parameters.', 404),
   METHOD_NOT_ALLOWED: user('A route called with the wrong HTTP method.', 405),

@@ -105,6 +105,9 @@ impl Predictor {
                     ("prediction_upper", score + t * prediction_se),
                 ]);
             }
+            if let Some((name, _)) = fields.iter().find(|(_, v)| !v.is_finite()) {
+                return Err(CoreError::NonFinitePrediction { record: format!("record {}", i + 1), what: name });
+            }
             match invocation.response {
                 ResponseFormat::Json | ResponseFormat::JsonLines => {
                     if i > 0 && invocation.response == ResponseFormat::Json {
@@ -473,5 +476,15 @@ mod tests {
         let none = predictor(None);
         let err = invoke(&none, body, BodyFormat::Json, ResponseFormat::Json, false).unwrap_err();
         assert_eq!(err.code(), "INVALID_INTERVALS");
+    }
+
+    #[test]
+    fn a_score_or_interval_that_overflows_is_a_coded_error_naming_the_record() {
+        let p = predictor(None);
+        let err = invoke(&p, "1,0\n1e308,0\n", B::Csv, R::Json, false).unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_PREDICTION");
+        assert!(err.to_string().starts_with("record 2: the score is beyond"), "{err}");
+        let err = invoke(&p, r#"{"instances":[[-1e308,1]]}"#, B::Json, R::Csv, false).unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_PREDICTION", "{err}");
     }
 }

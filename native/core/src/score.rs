@@ -25,6 +25,9 @@ pub struct Scorer {
     /// For each model feature, its column among a header's features; `None` until a header was seen.
     order: Option<Vec<usize>>,
     features: Vec<f64>,
+    source: String,
+    /// Data rows of the current source predicted so far.
+    source_rows: u64,
     n: u64,
     squared: Dd,
     absolute: Dd,
@@ -42,6 +45,8 @@ impl Scorer {
             rows: Vec::new(),
             order: None,
             features: Vec::with_capacity(p),
+            source: String::new(),
+            source_rows: 0,
             n: 0,
             squared: Dd::ZERO,
             absolute: Dd::ZERO,
@@ -58,6 +63,8 @@ impl Scorer {
 
     pub fn begin_source(&mut self, name: &str) {
         self.reader.begin_source(name);
+        self.source = name.to_string();
+        self.source_rows = 0;
     }
 
     /// Predictions for every complete row in `bytes`.
@@ -65,14 +72,14 @@ impl Scorer {
         self.rows.clear();
         self.reader.push(bytes, &mut self.rows)?;
         self.check_header()?;
-        Ok(self.predict_rows())
+        self.predict_rows()
     }
 
     pub fn end_source(&mut self) -> Result<(Vec<f64>, SourceSummary), CoreError> {
         self.rows.clear();
         let summary = self.reader.end_source(&mut self.rows)?;
         self.check_header()?;
-        Ok((self.predict_rows(), summary))
+        Ok((self.predict_rows()?, summary))
     }
 
     fn check_header(&mut self) -> Result<(), CoreError> {
@@ -88,9 +95,10 @@ impl Scorer {
         Ok(())
     }
 
-    fn predict_rows(&mut self) -> Vec<f64> {
+    /// Predictions of the parsed rows; a non-finite one is refused, naming its row.
+    fn predict_rows(&mut self) -> Result<Vec<f64>, CoreError> {
         let Some(width) = self.reader.width() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let labelled = width == self.model.features() + 1;
         let order = self.order.as_deref().filter(|order| order.iter().enumerate().any(|(j, &c)| j != c));
@@ -103,6 +111,11 @@ impl Scorer {
                 features = &self.features;
             }
             let prediction = self.model.predict(features);
+            self.source_rows += 1;
+            if !prediction.is_finite() {
+                let record = format!("{}, data row {}", self.source, self.source_rows);
+                return Err(CoreError::NonFinitePrediction { record, what: "prediction" });
+            }
             if let Some(y) = label {
                 let residual = Dd::difference(y, prediction);
                 self.squared += residual * residual;
@@ -115,7 +128,7 @@ impl Scorer {
             }
             predictions.push(prediction);
         }
-        predictions
+        Ok(predictions)
     }
 
     /// Metrics over every labelled row so far (`None` without labels).
@@ -180,5 +193,14 @@ mod tests {
         let mut scorer = self::scorer();
         scorer.begin_source("test.csv");
         assert_eq!(scorer.push(b"a,b\n4,10\n").unwrap_err().code(), "HEADER_MISMATCH");
+    }
+
+    #[test]
+    fn a_prediction_that_overflows_is_refused_naming_its_row() {
+        let mut scorer = scorer();
+        scorer.begin_source("test.csv");
+        let err = scorer.push(b"1,2\n1e308,0\n").unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_PREDICTION");
+        assert!(err.to_string().starts_with("test.csv, data row 2: the prediction is beyond"), "{err}");
     }
 }
