@@ -291,8 +291,7 @@ impl Trainer {
 
     #[napi]
     pub fn start_second_pass(&self) -> Result<()> {
-        lock(&self.inner)?.start_second_pass();
-        Ok(())
+        lock(&self.inner)?.start_second_pass().map_err(to_napi)
     }
 
     #[napi(getter)]
