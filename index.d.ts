@@ -9,9 +9,20 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A model/model.json, parsed and checked once by the core; `test`,
+ * scoring and `serve` all predict from it.
+ */
+export declare class Model {
+  /** Parses and checks the bytes of a model file (MODEL_INVALID naming `source` and the problem). */
+  static parse(json: Uint8Array, source: string): Model
+  /** The file's text, verified to load back as this model. */
+  toJson(): string
+}
+
 /** Decodes request bodies, predicts and encodes responses, all natively. */
 export declare class Predictor {
-  constructor(model: BindingPredictorModel)
+  constructor(model: Model)
   /** The response body for a request body, on the calling thread (small bodies). */
   invokeSync(body: Uint8Array, invocation: BindingInvocation): Buffer
   /** The same off the JS thread (large bodies). */
@@ -20,7 +31,7 @@ export declare class Predictor {
 
 /** Streams CSV rows (features, or label then features) through a model. */
 export declare class Scorer {
-  constructor(model: BindingScoringModel)
+  constructor(model: Model)
   beginSource(name: string): void
   /** Predictions for the complete rows of a chunk. */
   push(chunk: Buffer): Promise<Float64Array>
@@ -46,6 +57,8 @@ export declare class Trainer {
    * `startSecondPass()` (the f64 pass could not certify the answer).
    */
   finish(): Promise<BindingFit | null>
+  /** The model artifact of the finished fit (refused when a number in it is not finite). */
+  model(): Model
   startSecondPass(): void
   get rows(): number
   /** Feature names from the header row, or x1..xp. */
@@ -107,33 +120,12 @@ export interface BindingInvocation {
   intervals?: number
 }
 
-/** What serving needs from a model. */
-export interface BindingPredictorModel {
-  coefficients: Array<number>
-  center: Array<number>
-  centerLabel: number
-  centeredIntercept: number
-  featureNames: Array<string>
-  fitIntercept: boolean
-  inference?: BindingUncertainty
-}
-
 export interface BindingScoreMetrics {
   n: number
   mse: number
   rmse: number
   mae: number
   rSquared: number
-}
-
-/** What prediction needs from a model. */
-export interface BindingScoringModel {
-  coefficients: Array<number>
-  center: Array<number>
-  centerLabel: number
-  centeredIntercept: number
-  /** Checked against a header row when present. */
-  featureNames?: Array<string>
 }
 
 export interface BindingSourceEnd {
@@ -173,14 +165,6 @@ export interface BindingStatistics {
   pValues: Array<number>
   /** 2-norm condition number of the design as given, intercept column included. */
   conditionNumber: number
-}
-
-/** Standard-error data of a model (model.json `inference`). */
-export interface BindingUncertainty {
-  parameters: Array<number>
-  covarianceFactor: Array<number>
-  sigma2: number
-  dfResid: number
 }
 
 /** Every error code the core can report (the CLI's catalogue must hold each). */

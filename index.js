@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Model = nativeBinding.Model
 module.exports.Predictor = nativeBinding.Predictor
 module.exports.Scorer = nativeBinding.Scorer
 module.exports.Trainer = nativeBinding.Trainer

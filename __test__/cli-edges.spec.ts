@@ -220,7 +220,13 @@ test('Trainer.push rejects an overlapping push instead of reordering chunks', as
 
 test('Scorer.push rejects an overlapping push; predictions stay in input order', async (t) => {
   const predictions: number[] = [];
-  const scorer = new Scorer({ coefficients: [2], center: [0], centerLabel: 0, centeredIntercept: 1 }, (p) => predictions.push(...p));
+  // y = 1 + 2x, fitted exactly.
+  const trainer = new Trainer({ fitIntercept: true });
+  trainer.beginSource('memory');
+  await trainer.push(Buffer.from('1,0\n3,1\n5,2\n'));
+  trainer.endSource();
+  await trainer.finish();
+  const scorer = new Scorer(trainer.model(), (p) => predictions.push(...p));
   scorer.beginSource('memory');
   const first = scorer.push(Buffer.from('1\n2\n'));
   const err = await t.throwsAsync(scorer.push(Buffer.from('3\n')), { instanceOf: LinearError, message: PUSH_AGAIN });

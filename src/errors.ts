@@ -58,12 +58,14 @@ export const ERROR_CATALOGUE = {
   // Models.
   MODEL_NOT_FOUND: user('No model/model.json where test or serve looks for it.'),
   MODEL_INVALID: user('model/model.json is malformed, truncated, of another version or inconsistent.'),
+  NON_FINITE_RESULT: internal('A fit gave a non-finite number (data beyond float64 range); no model is written.'),
   // Serving requests.
   EMPTY_REQUEST: user('A request body holds no rows.'),
   MALFORMED_JSON: user('A JSON or JSON Lines body does not parse.'),
   MALFORMED_REQUEST: user('A JSON body parses but is not a shape of instances this server reads.'),
   UNKNOWN_FEATURE: user('A named-feature instance names a feature the model does not have.'),
   INVALID_LABEL_SIZE: user('A label_size content-type parameter other than 0 or 1.'),
+  NON_FINITE_PREDICTION: user('A prediction or its interval overflows float64 (the row and the value are named); check its units.'),
   INVALID_INTERVALS: user('Intervals asked at a level outside (0, 1), or of a model that stores no covariance (ridge).'),
   NOT_FOUND: user('A route other than /ping, /invocations and /execution-parameters.', 404),
   METHOD_NOT_ALLOWED: user('A route called with the wrong HTTP method.', 405),

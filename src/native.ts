@@ -22,7 +22,7 @@ function native(): typeof Addon {
 
 export type NativeFit = Addon.BindingFit;
 export type FitOptions = Addon.BindingFitOptions;
-export type ScoringModel = Addon.BindingScoringModel;
+export type NativeModel = Addon.Model;
 export type ScoreMetrics = Addon.BindingScoreMetrics;
 export type SourceSummary = Addon.BindingSourceSummary;
 
@@ -78,6 +78,11 @@ export interface ByteSink {
   endSource(): SourceSummary;
 }
 
+/** Parses and checks a model file's bytes; `source` names it in MODEL_INVALID messages. */
+export function parseModel(bytes: Uint8Array, source: string): NativeModel {
+  return guardedSync(() => native().Model.parse(bytes, source));
+}
+
 /** Exact least squares on in-memory data (`x` row-major, `y.length` rows). */
 export function fit(x: Float64Array, y: Float64Array, features: number, options: FitOptions = {}): Promise<NativeFit> {
   return guarded(() => native().fit(x, y, features, options));
@@ -114,6 +119,11 @@ export class Trainer implements ByteSink {
     return guarded(() => this.native.finish());
   }
 
+  /** The model artifact of the finished fit (NON_FINITE_RESULT when a number in it is not finite). */
+  model(): NativeModel {
+    return guardedSync(() => this.native.model());
+  }
+
   startSecondPass(): void {
     guardedSync(() => this.native.startSecondPass());
   }
@@ -141,7 +151,7 @@ export class Scorer implements ByteSink {
   private readonly emit: (predictions: Float64Array) => void;
   private readonly pushes = new PushGate();
 
-  constructor(model: ScoringModel, emit: (predictions: Float64Array) => void) {
+  constructor(model: NativeModel, emit: (predictions: Float64Array) => void) {
     this.native = guardedSync(() => new (native().Scorer)(model));
     this.emit = emit;
   }
@@ -170,7 +180,6 @@ export class Scorer implements ByteSink {
   }
 }
 
-export type PredictorModel = Addon.BindingPredictorModel;
 export type Invocation = Addon.BindingInvocation;
 
 /** Bodies below this many bytes are answered on the JS thread: a hop to the pool costs more. */
@@ -180,7 +189,7 @@ const INLINE_BODY_BYTES = 256 * 1024;
 export class Predictor {
   private readonly native: Addon.Predictor;
 
-  constructor(model: PredictorModel) {
+  constructor(model: NativeModel) {
     this.native = guardedSync(() => new (native().Predictor)(model));
   }
 

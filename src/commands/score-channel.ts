@@ -1,7 +1,7 @@
 /** Scores a channel with a model during training: metrics when labelled. */
 import type { MlPaths } from '../contract/paths';
 import { listChannelFiles } from '../contract/channels';
-import { scoringModel, type Model } from '../model/model';
+import type { Model } from '../model/model';
 import { Scorer, type ScoreMetrics } from '../native';
 import { streamFiles } from '../readers/channel-stream';
 import type { RunContext } from './context';
@@ -13,10 +13,10 @@ export async function scoreChannel(paths: MlPaths, channel: string, model: Model
     ctx.log(`channel '${channel}' has no files; skipping its metrics`);
     return null;
   }
-  const scorer = new Scorer(scoringModel(model), () => undefined);
+  const scorer = new Scorer(model.native, () => undefined);
   await streamFiles(files, scorer, { root: paths.dataDir, signal: ctx.signal, keepGoing: () => scorer.labelled !== false });
   if (scorer.labelled === false) {
-    const p = model.coefficients.length;
+    const p = model.document.coefficients.length;
     ctx.log(`channel '${channel}' has ${p} column(s) per row, the features without a label; skipping its metrics (add the label as the first column to score it)`);
     return null;
   }

@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { servingSettings } from '../contract/serving-env';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
-import { loadModel, predictorModel } from '../model/model';
+import { loadModel } from '../model/model';
 import { Predictor } from '../native';
 import { DEFAULT_HOST, serve } from '../server/server';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
@@ -14,11 +14,12 @@ import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 export async function runServe(paths: MlPaths, ctx: RunContext, port?: number, host?: string): Promise<void> {
   const settings = servingSettings(process.env, port);
   const model = await loadModel(paths);
-  const predictor = new Predictor(predictorModel(model));
+  const predictor = new Predictor(model.native);
   const serving = await serve(predictor, settings, ctx.log, ctx.signal, host);
-  const intervals = model.inference ? 'intervals available' : 'no intervals (ridge or no residual df)';
+  const doc = model.document;
+  const intervals = doc.inference ? 'intervals available' : 'no intervals (ridge or no residual df)';
   ctx.log(
-    `serving ${paths.modelFile} (${model.coefficients.length} features: ${model.feature_names.join(', ')}; ${intervals}) ` +
+    `serving ${paths.modelFile} (${doc.coefficients.length} features: ${doc.feature_names.join(', ')}; ${intervals}) ` +
       `on ${serving.address}, payload limit ${settings.maxPayloadMb} MiB, timeout ${settings.timeoutMs / 1000} s`,
   );
   await serving.closed;

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { listChannelFiles } from '../contract/channels';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError } from '../errors';
-import { loadModel, scoringModel } from '../model/model';
+import { loadModel } from '../model/model';
 import { Scorer } from '../native';
 import { streamFiles } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
@@ -19,12 +19,12 @@ export async function runTest(paths: MlPaths, ctx: RunContext): Promise<void> {
   const model = await loadModel(paths);
   const files = await listChannelFiles(paths, TEST);
   if (files === undefined) {
-    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TEST}' channel: ${paths.channel(TEST)} does not exist; put CSV rows of ${model.coefficients.length} feature(s) there`);
+    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TEST}' channel: ${paths.channel(TEST)} does not exist; put CSV rows of ${model.document.coefficients.length} feature(s) there`);
   }
   if (files.length === 0) throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TEST}' channel (${paths.channel(TEST)}) holds no data files`);
   let pending: Promise<void> = Promise.resolve();
   let printed = 0;
-  const scorer = new Scorer(scoringModel(model), (predictions) => {
+  const scorer = new Scorer(model.native, (predictions) => {
     if (predictions.length === 0) return;
     printed += predictions.length;
     const text = `${Array.from(predictions, String).join('\n')}\n`;

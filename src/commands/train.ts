@@ -11,7 +11,7 @@ import { checkTrainingChannelConfig, readInputDataConfig, readResourceConfig } f
 import { readHyperparameters } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
-import { modelFromFit, writeModel } from '../model/model';
+import { modelOf, writeModel } from '../model/model';
 import { Trainer } from '../native';
 import { streamFiles } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
@@ -64,13 +64,14 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const seconds = (Date.now() - started) / 1000;
   ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
 
-  const model = modelFromFit(fit, { labelName: trainer.labelName, featureNames: trainer.featureNames, fromHeader: trainer.hasHeader });
-  const aliased = model.feature_names.filter((_, i) => model.aliased[i]);
+  const model = modelOf(trainer.model());
+  const doc = model.document;
+  const aliased = doc.feature_names.filter((_, i) => doc.aliased[i]);
   if (aliased.length > 0) {
-    ctx.log(`rank ${model.statistics.rank}: ${aliased.join(', ')} ${aliased.length === 1 ? 'is a linear combination' : 'are linear combinations'} of earlier columns; coefficient set to 0 and flagged as aliased`);
+    ctx.log(`rank ${doc.statistics.rank}: ${aliased.join(', ')} ${aliased.length === 1 ? 'is a linear combination' : 'are linear combinations'} of earlier columns; coefficient set to 0 and flagged as aliased`);
   }
-  await ctx.out(`${summaryTable(model)}\n`);
-  const s = model.statistics;
+  await ctx.out(`${summaryTable(doc)}\n`);
+  const s = doc.statistics;
   const lines = metricLines(resource.currentHost, TRAIN, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
   for (const channel of SCORED_CHANNELS) {
     const m = await scoreChannel(paths, channel, model, ctx);

@@ -1,5 +1,5 @@
 /** A statsmodels-style regression summary, printed at the end of training. */
-import type { Model, PerParameter } from '../model/model';
+import type { ModelDocument, PerParameter } from '../model/model';
 
 const WIDTH = 78;
 
@@ -20,7 +20,7 @@ function at(p: PerParameter, i: number | 'intercept'): number | null {
   return i === 'intercept' ? p.intercept : p.coefficients[i];
 }
 
-export function summaryTable(model: Model): string {
+export function summaryTable(model: ModelDocument): string {
   const s = model.statistics;
   const lines = [
     'Least Squares Regression Results'.padStart((WIDTH + 32) / 2),

@@ -3,8 +3,9 @@
 //! reading the next chunk; every error crosses as `CODE: message`.
 
 use linear_core::fit::{fit_arrays, FitOptions, StreamingFit};
-use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat, Uncertainty};
-use linear_core::score::{ScoreMetrics, Scorer as CoreScorer, ScoringModel};
+use linear_core::model::Model as CoreModel;
+use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat};
+use linear_core::score::{ScoreMetrics, Scorer as CoreScorer};
 use linear_core::solve::Fit;
 use linear_core::CoreError;
 use napi::bindgen_prelude::*;
@@ -281,10 +282,16 @@ impl Trainer {
         AsyncTask::new(TrainerFinish { inner: self.inner.clone() })
     }
 
+    /// The model artifact of the finished fit (refused when a number in it is not finite).
+    #[napi]
+    pub fn model(&self) -> Result<Model> {
+        let model = lock(&self.inner)?.model().map_err(to_napi)?;
+        Ok(Model { inner: Arc::new(model) })
+    }
+
     #[napi]
     pub fn start_second_pass(&self) -> Result<()> {
-        lock(&self.inner)?.start_second_pass();
-        Ok(())
+        lock(&self.inner)?.start_second_pass().map_err(to_napi)
     }
 
     #[napi(getter)]
@@ -309,15 +316,27 @@ impl Trainer {
     }
 }
 
-/// What prediction needs from a model.
-#[napi(object)]
-pub struct BindingScoringModel {
-    pub coefficients: Vec<f64>,
-    pub center: Vec<f64>,
-    pub center_label: f64,
-    pub centered_intercept: f64,
-    /// Checked against a header row when present.
-    pub feature_names: Option<Vec<String>>,
+/// A model/model.json, parsed and checked once by the core; `test`,
+/// scoring and `serve` all predict from it.
+#[napi]
+pub struct Model {
+    inner: Arc<CoreModel>,
+}
+
+#[napi]
+impl Model {
+    /// Parses and checks the bytes of a model file (MODEL_INVALID naming `source` and the problem).
+    #[napi(factory)]
+    pub fn parse(json: &[u8], source: String) -> Result<Model> {
+        let model = CoreModel::parse(json, &source).map_err(to_napi)?;
+        Ok(Model { inner: Arc::new(model) })
+    }
+
+    /// The file's text, verified to load back as this model.
+    #[napi]
+    pub fn to_json(&self) -> Result<String> {
+        self.inner.to_json().map_err(to_napi)
+    }
 }
 
 #[napi(object)]
@@ -368,16 +387,8 @@ impl Task for ScorerPush {
 #[napi]
 impl Scorer {
     #[napi(constructor)]
-    pub fn new(model: BindingScoringModel) -> Result<Self> {
-        let model = ScoringModel {
-            coefficients: model.coefficients,
-            center: model.center,
-            center_label: model.center_label,
-            centered_intercept: model.centered_intercept,
-            feature_names: model.feature_names,
-        };
-        let inner = CoreScorer::new(model, threads()).map_err(to_napi)?;
-        Ok(Scorer { inner: Arc::new(Mutex::new(inner)) })
+    pub fn new(model: &Model) -> Self {
+        Scorer { inner: Arc::new(Mutex::new(CoreScorer::new(model.inner.clone(), threads()))) }
     }
 
     #[napi]
@@ -409,27 +420,6 @@ impl Scorer {
     pub fn metrics(&self) -> Result<Option<BindingScoreMetrics>> {
         Ok(lock(&self.inner)?.metrics().map(Into::into))
     }
-}
-
-/// Standard-error data of a model (model.json `inference`).
-#[napi(object)]
-pub struct BindingUncertainty {
-    pub parameters: Vec<u32>,
-    pub covariance_factor: Vec<f64>,
-    pub sigma2: f64,
-    pub df_resid: f64,
-}
-
-/// What serving needs from a model.
-#[napi(object)]
-pub struct BindingPredictorModel {
-    pub coefficients: Vec<f64>,
-    pub center: Vec<f64>,
-    pub center_label: f64,
-    pub centered_intercept: f64,
-    pub feature_names: Vec<String>,
-    pub fit_intercept: bool,
-    pub inference: Option<BindingUncertainty>,
 }
 
 /// One invocation: body and response formats ("csv" | "json" | "jsonlines").
@@ -487,22 +477,8 @@ impl Task for Invoke {
 #[napi]
 impl Predictor {
     #[napi(constructor)]
-    pub fn new(model: BindingPredictorModel) -> Result<Self> {
-        let scoring = ScoringModel {
-            coefficients: model.coefficients,
-            center: model.center,
-            center_label: model.center_label,
-            centered_intercept: model.centered_intercept,
-            feature_names: None,
-        };
-        let uncertainty = model.inference.map(|u| Uncertainty {
-            parameters: u.parameters.iter().map(|&p| p as usize).collect(),
-            covariance_factor: u.covariance_factor,
-            sigma2: u.sigma2,
-            df_resid: u.df_resid,
-        });
-        let inner = CorePredictor::new(scoring, model.feature_names, model.fit_intercept, uncertainty, threads()).map_err(to_napi)?;
-        Ok(Predictor { inner: Arc::new(inner) })
+    pub fn new(model: &Model) -> Self {
+        Predictor { inner: Arc::new(CorePredictor::new(model.inner.clone(), threads())) }
     }
 
     /// The response body for a request body, on the calling thread (small bodies).

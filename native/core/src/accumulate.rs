@@ -6,6 +6,12 @@
 //! shifted value exactly (a double-double difference), so it solves the data
 //! as given, not a rounded copy.
 //!
+//! Each shifted column is also multiplied by a power of two (exact) chosen
+//! from the first block of rows, so its values are near 1 whatever its units:
+//! squares of values near 1e200 do not overflow, values near 1e-200 do not
+//! underflow, and a column is never judged aliased for being small. `solve`
+//! maps the results back to the units of the data.
+//!
 //! Rows are cut into fixed blocks numbered from the first row; block b goes
 //! to lane b mod LANES and lanes merge in a fixed order at the end. So the
 //! result is bit-identical however the bytes were chunked and however many
@@ -41,19 +47,63 @@ impl Design {
     }
 }
 
+/// How raw values become design values: `(v - center) * scale`, both in the
+/// raw layout `[label, x1..xp]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shift {
+    /// The first row with an intercept (exact for offset features); zeros without.
+    pub center: Vec<f64>,
+    /// Powers of two, one per raw column, that bring its shifted values near 1.
+    pub scale: Vec<f64>,
+}
+
+impl Shift {
+    /// From the first rows of the data (at most one block): the first row as
+    /// the center, and for each column the power of two nearest below the
+    /// reciprocal of its largest shifted magnitude (of its center when the
+    /// column is constant there; 1 for a column of zeros).
+    pub fn from_first_rows(design: Design, raw: &[f64]) -> Shift {
+        let width = design.width();
+        let center = if design.fit_intercept { raw[..width].to_vec() } else { vec![0.0; width] };
+        let scale = (0..width)
+            .map(|c| {
+                let largest = raw.iter().skip(c).step_by(width).fold(0.0f64, |m, &v| m.max((v - center[c]).abs()));
+                let magnitude = if largest > 0.0 { largest } else { center[c].abs() };
+                if magnitude > 0.0 && magnitude.is_finite() {
+                    power_of_two_at_most(1.0 / magnitude)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Shift { center, scale }
+    }
+}
+
+/// The largest power of two not above `x` (a positive normal number, or
+/// infinity when 1/magnitude overflowed: then the largest finite power).
+fn power_of_two_at_most(x: f64) -> f64 {
+    if !x.is_finite() {
+        return f64::from_bits(0x7FE0_0000_0000_0000);
+    }
+    if x < f64::MIN_POSITIVE {
+        return f64::MIN_POSITIVE;
+    }
+    f64::from_bits(x.to_bits() & 0x7FF0_0000_0000_0000)
+}
+
 /// What accumulation leaves: enough to solve, whatever the row count.
 #[derive(Clone, Debug)]
 pub struct Factor<T> {
     pub design: Design,
     pub triangle: Triangle<T>,
     pub rows: u64,
-    /// Raw-layout shift `[c0 (label), c1..cp]`; zeros without an intercept.
-    pub center: Vec<f64>,
+    pub shift: Shift,
 }
 
 pub struct Accumulator<T> {
     design: Design,
-    center: Option<Vec<f64>>,
+    shift: Option<Shift>,
     lanes: Vec<Triangle<T>>,
     pending: Vec<f64>,
     blocks: u64,
@@ -65,7 +115,7 @@ impl<T: Scalar> Accumulator<T> {
     pub fn new(design: Design, threads: usize) -> Self {
         Accumulator {
             design,
-            center: None,
+            shift: None,
             lanes: (0..LANES).map(|_| Triangle::zeros(design.columns())).collect(),
             pending: Vec::with_capacity(BLOCK_ROWS * design.width()),
             blocks: 0,
@@ -75,9 +125,9 @@ impl<T: Scalar> Accumulator<T> {
     }
 
     /// Starts from a known shift (a second pass must use the first one's).
-    pub fn with_center(design: Design, threads: usize, center: Vec<f64>) -> Self {
+    pub fn with_shift(design: Design, threads: usize, shift: Shift) -> Self {
         let mut acc = Self::new(design, threads);
-        acc.center = Some(center);
+        acc.shift = Some(shift);
         acc
     }
 
@@ -93,12 +143,10 @@ impl<T: Scalar> Accumulator<T> {
         if raw.is_empty() {
             return;
         }
-        if self.center.is_none() {
-            self.center = Some(if self.design.fit_intercept { raw[..width].to_vec() } else { vec![0.0; width] });
-        }
         self.rows += (raw.len() / width) as u64;
         let block_len = BLOCK_ROWS * width;
-        if !self.pending.is_empty() {
+        // The shift comes from the first block, so the first block waits in `pending`.
+        if !self.pending.is_empty() || self.shift.is_none() {
             let take = (block_len - self.pending.len()).min(raw.len());
             self.pending.extend_from_slice(&raw[..take]);
             raw = &raw[take..];
@@ -106,6 +154,7 @@ impl<T: Scalar> Accumulator<T> {
                 return;
             }
             let block = std::mem::take(&mut self.pending);
+            self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &block));
             self.fold_blocks(&block);
             self.pending = block;
             self.pending.clear();
@@ -126,7 +175,7 @@ impl<T: Scalar> Accumulator<T> {
         let first = self.blocks;
         self.blocks += count as u64;
         let design = self.design;
-        let center = self.center.as_deref().expect("center is set with the first row");
+        let shift = self.shift.as_ref().expect("the shift is set with the first block");
         let threads = self.threads.min(count);
         let work = |lane_ids: Vec<(usize, &mut Triangle<T>)>| {
             let mut scratch = vec![T::default(); BLOCK_ROWS * design.columns()];
@@ -134,7 +183,7 @@ impl<T: Scalar> Accumulator<T> {
                 let offset = (LANES + lane - (first % LANES as u64) as usize) % LANES;
                 for b in (offset..count).step_by(LANES) {
                     let block = &raw[b * block_len..(b + 1) * block_len];
-                    fill_block(design, center, block, &mut scratch);
+                    fill_block(design, shift, block, &mut scratch);
                     triangle.absorb_in_place(&mut scratch, BLOCK_ROWS);
                 }
             }
@@ -161,8 +210,8 @@ impl<T: Scalar> Accumulator<T> {
         if rest > 0 {
             let lane = (self.blocks % LANES as u64) as usize;
             let mut scratch = vec![T::default(); rest * self.design.columns()];
-            let center = self.center.as_deref().expect("rows imply a center");
-            fill_block(self.design, center, &self.pending, &mut scratch);
+            let shift = self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &self.pending));
+            fill_block(self.design, shift, &self.pending, &mut scratch);
             self.lanes[lane].absorb_in_place(&mut scratch, rest);
         }
         let mut lanes = self.lanes.into_iter();
@@ -174,13 +223,14 @@ impl<T: Scalar> Accumulator<T> {
             design: self.design,
             triangle,
             rows: self.rows,
-            center: self.center.unwrap_or_else(|| vec![0.0; width]),
+            shift: self.shift.unwrap_or_else(|| Shift { center: vec![0.0; width], scale: vec![1.0; width] }),
         }
     }
 }
 
-/// Raw rows -> column-major design block `[1?, x - c, y - c0]`.
-fn fill_block<T: Scalar>(design: Design, center: &[f64], raw: &[f64], block: &mut [T]) {
+/// Raw rows -> column-major design block `[1?, (x - c)·s, (y - c0)·s0]`.
+fn fill_block<T: Scalar>(design: Design, shift: &Shift, raw: &[f64], block: &mut [T]) {
+    let (center, scale) = (&shift.center, &shift.scale);
     let width = design.width();
     let rows = raw.len() / width;
     let lead = usize::from(design.fit_intercept);
@@ -190,12 +240,12 @@ fn fill_block<T: Scalar>(design: Design, center: &[f64], raw: &[f64], block: &mu
     for f in 1..width {
         let column = &mut block[(lead + f - 1) * rows..(lead + f) * rows];
         for (i, cell) in column.iter_mut().enumerate() {
-            *cell = T::difference(raw[i * width + f], center[f]);
+            *cell = T::difference(raw[i * width + f], center[f]) * T::from_f64(scale[f]);
         }
     }
     let label = &mut block[(lead + width - 1) * rows..(lead + width) * rows];
     for (i, cell) in label.iter_mut().enumerate() {
-        *cell = T::difference(raw[i * width], center[0]);
+        *cell = T::difference(raw[i * width], center[0]) * T::from_f64(scale[0]);
     }
 }
 

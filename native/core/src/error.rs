@@ -54,6 +54,14 @@ pub enum CoreError {
     /// Intervals were asked of a model that stores no standard errors, or at a bad level.
     Intervals(String),
     InvalidArgument(String),
+    /// A prediction (or its interval) that overflows f64: `record` names the row.
+    NonFinitePrediction { record: String, what: &'static str },
+    /// A model file that is not a model this program can use.
+    ModelInvalid(String),
+    /// A fit whose numbers are not all finite: refused, never written.
+    NonFiniteResult(String),
+    /// A broken invariant: a bug, not a problem with the input.
+    Internal(String),
 }
 
 fn shorten(text: &str) -> String {
@@ -83,6 +91,10 @@ pub const CODES: &[&str] = &[
     "EMPTY_REQUEST",
     "INVALID_INTERVALS",
     "INVALID_ARGUMENT",
+    "NON_FINITE_PREDICTION",
+    "MODEL_INVALID",
+    "NON_FINITE_RESULT",
+    "INTERNAL_ERROR",
 ];
 
 impl CoreError {
@@ -114,6 +126,10 @@ impl CoreError {
             CoreError::EmptyRequest => "EMPTY_REQUEST",
             CoreError::Intervals(_) => "INVALID_INTERVALS",
             CoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
+            CoreError::NonFinitePrediction { .. } => "NON_FINITE_PREDICTION",
+            CoreError::ModelInvalid(_) => "MODEL_INVALID",
+            CoreError::NonFiniteResult(_) => "NON_FINITE_RESULT",
+            CoreError::Internal(_) => "INTERNAL_ERROR",
         }
     }
 }
@@ -184,7 +200,14 @@ impl fmt::Display for CoreError {
             },
             CoreError::EmptyRequest => f.write_str("the request has no rows; send at least one row of features"),
             CoreError::Intervals(message) => f.write_str(message),
-            CoreError::InvalidArgument(message) => f.write_str(message),
+            CoreError::NonFinitePrediction { record, what } => write!(
+                f,
+                "{record}: the {what} is beyond the range of float64 numbers (its features are too large for this model's coefficients); check the record's values and units"
+            ),
+            CoreError::InvalidArgument(message)
+            | CoreError::ModelInvalid(message)
+            | CoreError::NonFiniteResult(message)
+            | CoreError::Internal(message) => f.write_str(message),
         }
     }
 }
@@ -217,6 +240,10 @@ mod tests {
             CoreError::EmptyRequest,
             CoreError::Intervals("i".into()),
             CoreError::InvalidArgument("a".into()),
+            CoreError::NonFinitePrediction { record: "record 1".into(), what: "score" },
+            CoreError::ModelInvalid("m".into()),
+            CoreError::NonFiniteResult("n".into()),
+            CoreError::Internal("i".into()),
         ];
         use InstanceProblem::*;
         for code in [Malformed, NonNumeric, NonFinite, Missing, FeatureCount, UnknownFeature] {

@@ -6,10 +6,11 @@
 //! Large arrays in memory are refined instead (residuals in double-double)
 //! while the condition number lets refinement converge.
 
-use crate::accumulate::{Accumulator, Design};
+use crate::accumulate::{Accumulator, Design, Shift};
 use crate::csv::{CsvReader, SourceSummary, Width};
 use crate::dd::Dd;
 use crate::error::CoreError;
+use crate::model::{Model, Names};
 use crate::solve::{solve, Fit, Precision};
 
 /// Raw values kept in memory for an extended pass without re-reading.
@@ -67,8 +68,8 @@ fn accepts_double(fit: &Fit) -> bool {
     fit.estimated_error <= ERROR_TARGET
 }
 
-fn fit_extended(design: Design, l2: f64, center: Vec<f64>, raw: &[f64], threads: usize) -> Result<Fit, CoreError> {
-    let mut acc = Accumulator::<Dd>::with_center(design, threads, center);
+fn fit_extended(design: Design, l2: f64, shift: Shift, raw: &[f64], threads: usize) -> Result<Fit, CoreError> {
+    let mut acc = Accumulator::<Dd>::with_shift(design, threads, shift);
     acc.push_rows(raw);
     solve(&acc.finish(), l2, Precision::Extended)
 }
@@ -107,13 +108,9 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
             visit(&raw);
         }
     };
-    let center = match (options.fit_intercept, y.first()) {
-        (true, Some(&label)) => [&[label][..], &x[..features]].concat(),
-        _ => vec![0.0; width],
-    };
     let small = y.len() * width <= RETAIN_VALUES;
     if !small && !options.extended {
-        let mut double = Accumulator::<f64>::with_center(design, threads, center.clone());
+        let mut double = Accumulator::<f64>::new(design, threads);
         each_slab(&mut |slab| double.push_rows(slab));
         let mut fit = solve(&double.finish(), options.l2, Precision::Double)?;
         if accepts_double(&fit) {
@@ -127,7 +124,7 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
             return Ok(fit);
         }
     }
-    let mut extended = Accumulator::<Dd>::with_center(design, threads, center);
+    let mut extended = Accumulator::<Dd>::new(design, threads);
     each_slab(&mut |slab| extended.push_rows(slab));
     solve(&extended.finish(), options.l2, Precision::Extended)
 }
@@ -229,8 +226,9 @@ pub struct StreamingFit {
     extended: Option<Accumulator<Dd>>,
     retained: Option<Vec<f64>>,
     design: Option<Design>,
-    center: Option<Vec<f64>>,
+    shift: Option<Shift>,
     rows_seen: u64,
+    fitted: Option<Fit>,
 }
 
 impl StreamingFit {
@@ -246,8 +244,9 @@ impl StreamingFit {
             extended: None,
             retained: Some(Vec::new()),
             design: None,
-            center: None,
+            shift: None,
             rows_seen: 0,
+            fitted: None,
         })
     }
 
@@ -328,6 +327,19 @@ impl StreamingFit {
 
     /// The fit, or `None` when the sources must be streamed once more.
     pub fn finish(&mut self) -> Result<Option<Fit>, CoreError> {
+        let fit = self.solve()?;
+        self.fitted.clone_from(&fit);
+        Ok(fit)
+    }
+
+    /// The model artifact of the finished fit, named as the data named its columns.
+    pub fn model(&self) -> Result<Model, CoreError> {
+        let fit = self.fitted.as_ref().ok_or_else(|| CoreError::Internal("the model was asked for before the fit finished".into()))?;
+        let names = Names { label: self.label_name(), features: self.feature_names(), from_header: self.has_header() };
+        Model::from_fit(fit, names)
+    }
+
+    fn solve(&mut self) -> Result<Option<Fit>, CoreError> {
         let l2 = self.options.l2;
         if let Some(extended) = self.extended.take() {
             return solve(&extended.finish(), l2, Precision::Extended).map(Some);
@@ -339,20 +351,23 @@ impl StreamingFit {
         let design = factor.design;
         let fit = solve(&factor, l2, Precision::Double)?;
         if let Some(raw) = self.retained.take() {
-            return fit_extended(design, l2, factor.center, &raw, self.threads).map(Some);
+            return fit_extended(design, l2, factor.shift, &raw, self.threads).map(Some);
         }
         if accepts_double(&fit) && !self.options.extended {
             return Ok(Some(fit));
         }
-        self.center = Some(factor.center);
+        self.shift = Some(factor.shift);
         Ok(None)
     }
 
-    pub fn start_second_pass(&mut self) {
-        let design = self.design.expect("a first pass came before");
-        let center = self.center.take().expect("finish asked for a second pass");
+    /// Starts the extended pass `finish` asked for by answering `None`.
+    pub fn start_second_pass(&mut self) -> Result<(), CoreError> {
+        let (Some(design), Some(shift)) = (self.design, self.shift.take()) else {
+            return Err(CoreError::InvalidArgument("a second pass starts only after finish() answered that one is needed".into()));
+        };
         self.reader = Self::reader(Some(design.features), self.threads);
-        self.extended = Some(Accumulator::with_center(design, self.threads, center));
+        self.extended = Some(Accumulator::with_shift(design, self.threads, shift));
+        Ok(())
     }
 }
 
@@ -405,7 +420,7 @@ mod tests {
         let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         stream(&mut fit, &csv);
         assert!(fit.finish().unwrap().is_none(), "f64 cannot certify a degree-5 polynomial with large residuals");
-        fit.start_second_pass();
+        fit.start_second_pass().unwrap();
         stream(&mut fit, &csv);
         let model = fit.finish().unwrap().unwrap();
         assert_eq!(model.precision, Precision::Extended);

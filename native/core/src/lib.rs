@@ -11,6 +11,7 @@ pub mod dd;
 pub mod distributions;
 pub mod error;
 pub mod fit;
+pub mod model;
 pub mod scalar;
 pub mod predict;
 pub mod score;

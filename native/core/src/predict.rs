@@ -6,7 +6,8 @@
 use crate::csv::{CsvReader, Width};
 use crate::distributions::student_t_central;
 use crate::error::{CoreError, InstanceProblem as Problem, Location};
-use crate::score::ScoringModel;
+use crate::model::{column_order, Inference, Model};
+use std::sync::Arc;
 use serde_json::{Map, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,22 +34,8 @@ pub struct Invocation {
     pub intervals: Option<f64>,
 }
 
-/// Covariance of the estimates, as `model.json`'s `inference` stores it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Uncertainty {
-    /// Design indices of the estimated parameters (0 = intercept when fitted).
-    pub parameters: Vec<usize>,
-    /// R⁻¹, row-major upper triangle, `parameters.len()` square.
-    pub covariance_factor: Vec<f64>,
-    pub sigma2: f64,
-    pub df_resid: f64,
-}
-
 pub struct Predictor {
-    model: ScoringModel,
-    names: Vec<String>,
-    fit_intercept: bool,
-    uncertainty: Option<Uncertainty>,
+    model: Arc<Model>,
     threads: usize,
 }
 
@@ -72,30 +59,12 @@ fn describe(value: &Value) -> String {
 }
 
 impl Predictor {
-    pub fn new(
-        model: ScoringModel,
-        names: Vec<String>,
-        fit_intercept: bool,
-        uncertainty: Option<Uncertainty>,
-        threads: usize,
-    ) -> Result<Self, CoreError> {
-        model.validate()?;
-        let p = model.coefficients.len();
-        if names.len() != p {
-            return Err(CoreError::InvalidArgument(format!("{} feature names for {p} coefficients", names.len())));
-        }
-        if let Some(u) = &uncertainty {
-            let r = u.parameters.len();
-            let q = p + usize::from(fit_intercept);
-            if u.covariance_factor.len() != r * r || u.parameters.iter().any(|&j| j >= q) || !(u.sigma2 >= 0.0) {
-                return Err(CoreError::InvalidArgument("the model's inference data does not match its coefficients".into()));
-            }
-        }
-        Ok(Predictor { model, names, fit_intercept, uncertainty, threads })
+    pub fn new(model: Arc<Model>, threads: usize) -> Self {
+        Predictor { model, threads }
     }
 
     pub fn features(&self) -> usize {
-        self.model.coefficients.len()
+        self.model.features()
     }
 
     /// Decodes the body, predicts every record and encodes the response.
@@ -136,6 +105,9 @@ impl Predictor {
                     ("prediction_upper", score + t * prediction_se),
                 ]);
             }
+            if let Some((name, _)) = fields.iter().find(|(_, v)| !v.is_finite()) {
+                return Err(CoreError::NonFinitePrediction { record: format!("record {}", i + 1), what: name });
+            }
             match invocation.response {
                 ResponseFormat::Json | ResponseFormat::JsonLines => {
                     if i > 0 && invocation.response == ResponseFormat::Json {
@@ -173,13 +145,13 @@ impl Predictor {
         Ok(out)
     }
 
-    fn interval_model(&self, level: f64) -> Result<(&Uncertainty, f64), CoreError> {
+    fn interval_model(&self, level: f64) -> Result<(&Inference, f64), CoreError> {
         if !(level > 0.0 && level < 1.0) {
             return Err(CoreError::Intervals(format!(
                 "intervals must be a probability strictly between 0 and 1 (e.g. 0.95), got {level}"
             )));
         }
-        let u = self.uncertainty.as_ref().ok_or_else(|| {
+        let u = self.model.inference.as_ref().ok_or_else(|| {
             CoreError::Intervals(
                 "this model stores no standard errors (a ridge fit, or no residual degrees of freedom), so it cannot give intervals; ask for predictions only".into(),
             )
@@ -188,13 +160,14 @@ impl Predictor {
     }
 
     /// σ·‖R⁻ᵀz‖, z the row in the shifted basis of the estimated parameters.
-    fn mean_standard_error(&self, u: &Uncertainty, x: &[f64]) -> f64 {
-        let lead = usize::from(self.fit_intercept);
+    fn mean_standard_error(&self, u: &Inference, x: &[f64]) -> f64 {
+        let lead = usize::from(self.model.fit_intercept);
+        let center = &self.model.prediction.center;
         let r = u.parameters.len();
         let z: Vec<f64> = u
             .parameters
             .iter()
-            .map(|&j| if j < lead { 1.0 } else { x[j - lead] - self.model.center[j - lead] })
+            .map(|&j| if j < lead { 1.0 } else { x[j - lead] - center[j - lead] })
             .collect();
         let mut sum = 0.0;
         for i in 0..r {
@@ -235,7 +208,7 @@ impl Predictor {
         }
         let skip = usize::from(labelled);
         let order = match reader.header() {
-            Some(header) => self.column_order(&header[skip..])?,
+            Some(header) => column_order(&self.model.feature_names, &header[skip..], "body")?,
             None => (0..p).collect(),
         };
         let identity = order.iter().enumerate().all(|(j, &c)| j == c);
@@ -247,22 +220,6 @@ impl Predictor {
             values.extend(order.iter().map(|&c| row[skip + c]));
         }
         Ok(Rows { values, intervals: None })
-    }
-
-    /// For each model feature, the column of the request that holds it.
-    fn column_order(&self, header: &[String]) -> Result<Vec<usize>, CoreError> {
-        let order: Option<Vec<usize>> = self.names.iter().map(|name| header.iter().position(|h| h == name)).collect();
-        match order {
-            Some(order) if header.len() == self.names.len() => Ok(order),
-            _ => Err(CoreError::HeaderMismatch {
-                source: "body".into(),
-                detail: format!(
-                    "the header names ({}) are not the model's features ({}) in some order; rename the columns or drop the header",
-                    header.join(","),
-                    self.names.join(",")
-                ),
-            }),
-        }
     }
 
     fn decode_json(&self, body: &[u8], labelled: bool) -> Result<Rows, CoreError> {
@@ -412,18 +369,18 @@ impl Predictor {
     }
 
     fn named_features(&self, fields: &Map<String, Value>, index: usize, out: &mut Vec<f64>) -> Result<(), CoreError> {
-        if let Some(unknown) = fields.keys().find(|k| !self.names.contains(k)) {
+        if let Some(unknown) = fields.keys().find(|k| !self.model.feature_names.contains(k)) {
             return Err(instance_error(
                 Problem::UnknownFeature,
                 index,
-                format!("'{unknown}' is not a feature of the model; its features are {}", self.names.join(", ")),
+                format!("'{unknown}' is not a feature of the model; its features are {}", self.model.feature_names.join(", ")),
             ));
         }
-        for (j, name) in self.names.iter().enumerate() {
+        for (j, name) in self.model.feature_names.iter().enumerate() {
             match fields.get(name) {
                 Some(value) => out.push(Self::number(value, index, j + 1)?),
                 None => {
-                    return Err(instance_error(Problem::Missing, index, format!("feature '{name}' is missing; send all of {}", self.names.join(", "))))
+                    return Err(instance_error(Problem::Missing, index, format!("feature '{name}' is missing; send all of {}", self.model.feature_names.join(", "))))
                 }
             }
         }
@@ -442,19 +399,15 @@ fn push_json_number(out: &mut Vec<u8>, numbers: &mut ryu_js::Buffer, value: f64)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::example_model;
     use BodyFormat as B;
     use ResponseFormat as R;
 
-    fn predictor(uncertainty: Option<Uncertainty>) -> Predictor {
-        // y = 31 at x = 10: y = 4 + 3 (x - 1).
-        let model = ScoringModel {
-            coefficients: vec![3.0, 0.0],
-            center: vec![1.0, 0.0],
-            center_label: 4.0,
-            centered_intercept: 0.0,
-            feature_names: None,
-        };
-        Predictor::new(model, vec!["x".into(), "z".into()], true, uncertainty, 1).unwrap()
+    /// y = 31 at x = 10: y = 4 + 3 (x - 1), and z with coefficient 0.
+    fn predictor(inference: Option<Inference>) -> Predictor {
+        let mut model = example_model(&[3.0, 0.0], &[1.0, 0.0], 4.0, &["x", "z"], false);
+        model.inference = inference;
+        Predictor::new(Arc::new(model), 1)
     }
 
     fn invoke(p: &Predictor, body: &str, format: BodyFormat, response: ResponseFormat, labelled: bool) -> Result<String, CoreError> {
@@ -506,7 +459,7 @@ mod tests {
     #[test]
     fn intervals_widen_from_mean_to_prediction() {
         // One feature x, intercept; covariance factor R⁻¹ for sigma2 = 4, df = 8.
-        let u = Uncertainty { parameters: vec![0, 1], covariance_factor: vec![0.5, 0.1, 0.0, 0.25], sigma2: 4.0, df_resid: 8.0 };
+        let u = Inference { parameters: vec![0, 1], covariance_factor: vec![0.5, 0.1, 0.0, 0.25], sigma2: 4.0, df_resid: 8.0 };
         let p = predictor(Some(u));
         let body = r#"{"instances":[[10,5]],"configuration":{"intervals":0.95}}"#;
         let out = invoke(&p, body, BodyFormat::Json, ResponseFormat::Json, false).unwrap();
@@ -523,5 +476,15 @@ mod tests {
         let none = predictor(None);
         let err = invoke(&none, body, BodyFormat::Json, ResponseFormat::Json, false).unwrap_err();
         assert_eq!(err.code(), "INVALID_INTERVALS");
+    }
+
+    #[test]
+    fn a_score_or_interval_that_overflows_is_a_coded_error_naming_the_record() {
+        let p = predictor(None);
+        let err = invoke(&p, "1,0\n1e308,0\n", B::Csv, R::Json, false).unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_PREDICTION");
+        assert!(err.to_string().starts_with("record 2: the score is beyond"), "{err}");
+        let err = invoke(&p, r#"{"instances":[[-1e308,1]]}"#, B::Json, R::Csv, false).unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_PREDICTION", "{err}");
     }
 }

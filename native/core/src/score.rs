@@ -1,45 +1,13 @@
 //! Applies a fitted model to CSV rows: predictions, and when the rows carry
-//! the label (one column more than the features), the usual metrics.
+//! the label (one column more than the features), the usual metrics. A
+//! header row is mapped to the model's features by name, in any order, as
+//! serving does.
 
 use crate::csv::{CsvReader, SourceSummary, Width};
 use crate::dd::Dd;
 use crate::error::CoreError;
-
-/// The parts of a model that predictions need (see `solve::Fit::center`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScoringModel {
-    pub coefficients: Vec<f64>,
-    pub center: Vec<f64>,
-    pub center_label: f64,
-    pub centered_intercept: f64,
-    /// Names to check a header row against, when training had a header.
-    pub feature_names: Option<Vec<String>>,
-}
-
-impl ScoringModel {
-    #[track_caller]
-    pub fn validate(&self) -> Result<(), CoreError> {
-        let p = self.coefficients.len();
-        let finite = self.coefficients.iter().chain(&self.center).all(|v| v.is_finite())
-            && self.center_label.is_finite()
-            && self.centered_intercept.is_finite();
-        if self.center.len() != p || !finite || self.feature_names.as_ref().is_some_and(|n| n.len() != p) {
-            return Err(CoreError::InvalidArgument(
-                "the model's coefficients, center and feature names must be finite and of one length".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Prediction for one row of features, accumulated in double-double.
-    pub fn predict(&self, features: &[f64]) -> f64 {
-        let mut acc = Dd::from(self.center_label).add_f64(self.centered_intercept);
-        for ((&x, &c), &b) in features.iter().zip(&self.center).zip(&self.coefficients) {
-            acc += Dd::difference(x, c) * Dd::from(b);
-        }
-        acc.to_f64()
-    }
-}
+use crate::model::{column_order, Model};
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ScoreMetrics {
@@ -51,10 +19,15 @@ pub struct ScoreMetrics {
 }
 
 pub struct Scorer {
-    model: ScoringModel,
+    model: Arc<Model>,
     reader: CsvReader,
     rows: Vec<f64>,
-    header_checked: bool,
+    /// For each model feature, its column among a header's features; `None` until a header was seen.
+    order: Option<Vec<usize>>,
+    features: Vec<f64>,
+    source: String,
+    /// Data rows of the current source predicted so far.
+    source_rows: u64,
     n: u64,
     squared: Dd,
     absolute: Dd,
@@ -64,30 +37,34 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    pub fn new(model: ScoringModel, threads: usize) -> Result<Self, CoreError> {
-        model.validate()?;
-        let p = model.coefficients.len();
-        Ok(Scorer {
+    pub fn new(model: Arc<Model>, threads: usize) -> Self {
+        let p = model.features();
+        Scorer {
             model,
             reader: CsvReader::new(Width::FeaturesOrLabelled(p), threads),
             rows: Vec::new(),
-            header_checked: false,
+            order: None,
+            features: Vec::with_capacity(p),
+            source: String::new(),
+            source_rows: 0,
             n: 0,
             squared: Dd::ZERO,
             absolute: Dd::ZERO,
             label_shift: None,
             label_sum: Dd::ZERO,
             label_squares: Dd::ZERO,
-        })
+        }
     }
 
     /// `Some(true)` once rows with a label were seen, `Some(false)` without.
     pub fn labelled(&self) -> Option<bool> {
-        self.reader.width().map(|w| w == self.model.coefficients.len() + 1)
+        self.reader.width().map(|w| w == self.model.features() + 1)
     }
 
     pub fn begin_source(&mut self, name: &str) {
         self.reader.begin_source(name);
+        self.source = name.to_string();
+        self.source_rows = 0;
     }
 
     /// Predictions for every complete row in `bytes`.
@@ -95,47 +72,50 @@ impl Scorer {
         self.rows.clear();
         self.reader.push(bytes, &mut self.rows)?;
         self.check_header()?;
-        Ok(self.predict_rows())
+        self.predict_rows()
     }
 
     pub fn end_source(&mut self) -> Result<(Vec<f64>, SourceSummary), CoreError> {
         self.rows.clear();
         let summary = self.reader.end_source(&mut self.rows)?;
         self.check_header()?;
-        Ok((self.predict_rows(), summary))
+        Ok((self.predict_rows()?, summary))
     }
 
     fn check_header(&mut self) -> Result<(), CoreError> {
-        if self.header_checked {
+        if self.order.is_some() {
             return Ok(());
         }
-        let (Some(header), Some(expected)) = (self.reader.header(), self.model.feature_names.as_ref()) else {
+        let Some(header) = self.reader.header() else {
             return Ok(());
         };
-        self.header_checked = true;
-        let features = if header.len() == expected.len() + 1 { &header[1..] } else { header };
-        if features != expected.as_slice() {
-            return Err(CoreError::HeaderMismatch {
-                source: "header".into(),
-                detail: format!(
-                    "the columns ({}) are not the model's features ({}); send the features in the order the model was trained on",
-                    features.join(","),
-                    expected.join(",")
-                ),
-            });
-        }
+        let names = &self.model.feature_names;
+        let features = if header.len() == names.len() + 1 { &header[1..] } else { header };
+        self.order = Some(column_order(names, features, "header")?);
         Ok(())
     }
 
-    fn predict_rows(&mut self) -> Vec<f64> {
+    /// Predictions of the parsed rows; a non-finite one is refused, naming its row.
+    fn predict_rows(&mut self) -> Result<Vec<f64>, CoreError> {
         let Some(width) = self.reader.width() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let labelled = width == self.model.coefficients.len() + 1;
+        let labelled = width == self.model.features() + 1;
+        let order = self.order.as_deref().filter(|order| order.iter().enumerate().any(|(j, &c)| j != c));
         let mut predictions = Vec::with_capacity(self.rows.len() / width);
         for row in self.rows.chunks_exact(width) {
-            let (label, features) = if labelled { (Some(row[0]), &row[1..]) } else { (None, row) };
+            let (label, mut features) = if labelled { (Some(row[0]), &row[1..]) } else { (None, row) };
+            if let Some(order) = order {
+                self.features.clear();
+                self.features.extend(order.iter().map(|&c| features[c]));
+                features = &self.features;
+            }
             let prediction = self.model.predict(features);
+            self.source_rows += 1;
+            if !prediction.is_finite() {
+                let record = format!("{}, data row {}", self.source, self.source_rows);
+                return Err(CoreError::NonFinitePrediction { record, what: "prediction" });
+            }
             if let Some(y) = label {
                 let residual = Dd::difference(y, prediction);
                 self.squared += residual * residual;
@@ -148,7 +128,7 @@ impl Scorer {
             }
             predictions.push(prediction);
         }
-        predictions
+        Ok(predictions)
     }
 
     /// Metrics over every labelled row so far (`None` without labels).
@@ -172,22 +152,18 @@ impl Scorer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::example_model;
 
-    fn model() -> ScoringModel {
-        ScoringModel {
-            coefficients: vec![3.0],
-            center: vec![1.0],
-            center_label: 4.0,
-            centered_intercept: 0.0,
-            feature_names: None,
-        }
+    /// y = 4 + 3 (x - 1), a second feature z with coefficient 0.5.
+    fn scorer() -> Scorer {
+        Scorer::new(Arc::new(example_model(&[3.0, 0.5], &[1.0, 0.0], 4.0, &["x", "z"], true)), 1)
     }
 
     #[test]
     fn predicts_and_scores_labelled_rows() {
-        let mut scorer = Scorer::new(model(), 1).unwrap();
+        let mut scorer = scorer();
         scorer.begin_source("test.csv");
-        assert_eq!(scorer.push(b"31,10\n7,2\n").unwrap(), vec![31.0, 7.0]);
+        assert_eq!(scorer.push(b"31,10,0\n8,2,2\n").unwrap(), vec![31.0, 8.0]);
         let (rest, _) = scorer.end_source().unwrap();
         assert!(rest.is_empty());
         assert_eq!(scorer.labelled(), Some(true));
@@ -197,11 +173,34 @@ mod tests {
 
     #[test]
     fn unlabelled_rows_give_predictions_only() {
-        let mut scorer = Scorer::new(model(), 1).unwrap();
+        let mut scorer = scorer();
         scorer.begin_source("test.csv");
-        assert_eq!(scorer.push(b"10.0").unwrap(), Vec::<f64>::new());
+        assert_eq!(scorer.push(b"10.0,0").unwrap(), Vec::<f64>::new());
         assert_eq!(scorer.end_source().unwrap().0, vec![31.0]);
         assert_eq!(scorer.labelled(), Some(false));
         assert_eq!(scorer.metrics(), None);
+    }
+
+    #[test]
+    fn a_header_in_another_order_is_mapped_by_name_and_a_foreign_one_refused() {
+        let mut scorer = scorer();
+        scorer.begin_source("test.csv");
+        assert_eq!(scorer.push(b"y,z,x\n33,4,10\n").unwrap(), vec![33.0]);
+        assert_eq!(scorer.metrics().unwrap().mse, 0.0);
+        let mut scorer = self::scorer();
+        scorer.begin_source("test.csv");
+        assert_eq!(scorer.push(b"z,x\n4,10\n").unwrap(), vec![33.0]);
+        let mut scorer = self::scorer();
+        scorer.begin_source("test.csv");
+        assert_eq!(scorer.push(b"a,b\n4,10\n").unwrap_err().code(), "HEADER_MISMATCH");
+    }
+
+    #[test]
+    fn a_prediction_that_overflows_is_refused_naming_its_row() {
+        let mut scorer = scorer();
+        scorer.begin_source("test.csv");
+        let err = scorer.push(b"1,2\n1e308,0\n").unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_PREDICTION");
+        assert!(err.to_string().starts_with("test.csv, data row 2: the prediction is beyond"), "{err}");
     }
 }

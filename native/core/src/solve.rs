@@ -5,7 +5,10 @@
 //! [`ALIAS_TOLERANCE`] of its norm is aliased (a linear combination of
 //! earlier ones): its coefficient is 0 and flagged, and the rest is solved
 //! without it, as R's `lm` does. Standard errors come from R⁻¹, so they need
-//! no (XᵀX)⁻¹ and lose no digits to squaring the condition number.
+//! no (XᵀX)⁻¹ and lose no digits to squaring the condition number. The
+//! factor is of columns scaled by powers of two (see `accumulate`); every
+//! result is mapped back to the data's units exactly, so a column's units
+//! change its coefficient and nothing else.
 
 use crate::accumulate::{Design, Factor};
 use crate::dd::Dd;
@@ -13,6 +16,7 @@ use crate::distributions::{f_upper_tail, student_t_two_sided};
 use crate::error::CoreError;
 use crate::scalar::Scalar;
 use crate::svd;
+use crate::tsqr::reflector;
 
 /// Relative size below which a column counts as aliased. Loose enough for
 /// NIST's Filip (its weakest column keeps 5e-8 of its norm), tight enough to
@@ -138,13 +142,26 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         return Err(CoreError::TooFewRows { rows: n, parameters: q });
     }
     let base = &factor.triangle;
+    if base.entries().iter().any(|v| !v.to_f64().is_finite()) {
+        return Err(CoreError::NonFiniteResult(
+            "a column's values span too wide a range for float64 (beyond about 1e150 times its first rows' magnitude); \
+             rescale that column or check it for corrupt values"
+                .into(),
+        ));
+    }
+    let shift = &factor.shift;
+    let center = &shift.center;
+    // Design column j holds its data times `scale_of(j)`; the label times `label_scale`.
+    let scale_of = |j: usize| if j < lead { 1.0 } else { shift.scale[j - lead + 1] };
+    let unscale_label = 1.0 / shift.scale[0];
     let mut work = base.clone();
     if l2 > 0.0 {
-        // Ridge: append sqrt(l2)·I for the slopes and refactor.
+        // Ridge: append sqrt(l2)·I for the slopes (in the scaled columns'
+        // units: sqrt(l2)·s_j) and refactor.
         let rows = design.features;
         let mut block = vec![T::default(); rows * k];
         for s in 0..rows {
-            block[(lead + s) * rows + s] = T::from_f64(l2.sqrt());
+            block[(lead + s) * rows + s] = T::from_f64(l2.sqrt() * scale_of(lead + s));
         }
         work.absorb_in_place(&mut block, rows);
     }
@@ -172,21 +189,20 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
             continue;
         }
         if !sigma.is_zero() {
-            let beta = if x0.is_negative() { norm } else { -norm };
-            let v0 = x0 - beta;
-            let scale = (beta - x0) / (beta * v0 * v0);
+            let mut u: Vec<T> = ((r + 1)..k).map(|i| m[at(i, j)]).collect();
+            let h = reflector(x0, sigma, &mut u);
             for c in (j + 1)..k {
-                let mut dot = v0 * m[at(r, c)];
-                for i in (r + 1)..k {
-                    dot = m[at(i, j)].mul_add(m[at(i, c)], dot);
+                let mut dot = m[at(r, c)];
+                for (i, &ui) in ((r + 1)..k).zip(&u) {
+                    dot = ui.mul_add(m[at(i, c)], dot);
                 }
-                let w = dot * scale;
-                m[at(r, c)] = m[at(r, c)] - w * v0;
-                for i in (r + 1)..k {
-                    m[at(i, c)] = m[at(i, c)] - w * m[at(i, j)];
+                let w = dot * h.factor;
+                m[at(r, c)] = m[at(r, c)] - w;
+                for (i, &ui) in ((r + 1)..k).zip(&u) {
+                    m[at(i, c)] = m[at(i, c)] - w * ui;
                 }
             }
-            m[at(r, j)] = beta;
+            m[at(r, j)] = h.beta;
             for i in (r + 1)..k {
                 m[at(i, j)] = T::default();
             }
@@ -204,22 +220,33 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         }
         solution[a] = s / rk(a, a);
     }
+    // In the data's units: b_j = b'_j · s_j / s_label (powers of two: exact).
     let mut beta = vec![T::default(); q];
     for (a, &j) in kept.iter().enumerate() {
-        beta[j] = solution[a];
+        beta[j] = solution[a] * T::from_f64(scale_of(j)) * T::from_f64(unscale_label);
     }
+    if let Some(j) = beta.iter().position(|b| !b.to_f64().is_finite()) {
+        let which = if j < lead { "the intercept".to_string() } else { format!("the coefficient of feature {}", j - lead + 1) };
+        return Err(CoreError::NonFiniteResult(format!(
+            "{which} is beyond the range of float64 numbers: the label is too large, or that column too small, in its units; rescale them"
+        )));
+    }
+    let label_units = |scaled: f64| scaled * unscale_label;
+    let label_units_squared = |scaled: f64| scaled * unscale_label * unscale_label;
     let mut rss_t = T::default();
     for i in rank..k {
         rss_t = m[at(i, y)].mul_add(m[at(i, y)], rss_t);
     }
     let fitted_rss = rss_t.to_f64();
-    let rss = if l2 > 0.0 {
+    let scaled_rss = if l2 > 0.0 {
         // The factor's residual includes the penalty: recompute ||[X y][b; -1]||.
         let mut total = T::default();
         for i in 0..k {
             let mut s = -base.get(i, y);
-            for j in i..q {
-                s = base.get(i, j).mul_add(beta[j], s);
+            for (a, &j) in kept.iter().enumerate() {
+                if j >= i {
+                    s = base.get(i, j).mul_add(solution[a], s);
+                }
             }
             total = s.mul_add(s, total);
         }
@@ -231,9 +258,9 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     for i in lead..k {
         tss_t = base.get(i, y).mul_add(base.get(i, y), tss_t);
     }
-    let tss = tss_t.to_f64();
+    let scaled_tss = tss_t.to_f64();
+    let (rss, tss) = (label_units_squared(scaled_rss), label_units_squared(scaled_tss));
 
-    let center = &factor.center;
     let intercept = if design.fit_intercept {
         let mut acc = Dd::from(center[0]) + beta[0].to_dd();
         for f in 0..design.features {
@@ -278,11 +305,11 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     // pessimistic to keep well-conditioned data on the one-pass path.
     let estimated_error = (rank as f64).sqrt() * f64::EPSILON * (kappa + kappa * kappa * rho);
 
-    // Condition number of the design as given: undo the shift, X = X_s·T.
+    // Condition number of the design as given: undo the scaling and the shift, X = X_s·T.
     let mut original = vec![0.0; q * q];
     for i in 0..q {
         for j in i..q {
-            original[i * q + j] = base.get(i, j).to_f64();
+            original[i * q + j] = base.get(i, j).to_f64() / scale_of(j);
         }
         if design.fit_intercept {
             for f in 0..design.features {
@@ -296,7 +323,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     let df_resid = nf - rank as f64;
     let df_model = (rank - lead) as f64;
     let mse = rss / nf;
-    let r_squared = if tss > 0.0 { 1.0 - rss / tss } else { f64::NAN };
+    let r_squared = if scaled_tss > 0.0 { 1.0 - scaled_rss / scaled_tss } else { f64::NAN };
     let adj_r_squared = if df_resid > 0.0 { 1.0 - (1.0 - r_squared) * (nf - lead as f64) / df_resid } else { f64::NAN };
     let features = design.features;
     let mut stats = Statistics {
@@ -309,7 +336,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         r_squared,
         adj_r_squared,
         mse,
-        rmse: mse.sqrt(),
+        rmse: label_units((scaled_rss / nf).sqrt()),
         residual_std_error: f64::NAN,
         f_statistic: f64::NAN,
         f_p_value: f64::NAN,
@@ -323,11 +350,12 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     };
     let mut inference = None;
     if l2 == 0.0 && df_resid > 0.0 {
-        let sigma2 = rss / df_resid;
+        // σ in the scaled label's units; mapped back where it is reported.
+        let sigma2 = scaled_rss / df_resid;
         let sigma = sigma2.sqrt();
-        stats.residual_std_error = sigma;
+        stats.residual_std_error = label_units(sigma);
         if df_model > 0.0 {
-            stats.f_statistic = ((tss - rss) / df_model) / sigma2;
+            stats.f_statistic = ((scaled_tss - scaled_rss) / df_model) / sigma2;
             stats.f_p_value = f_upper_tail(stats.f_statistic, df_model, df_resid);
         }
         // R⁻¹ column by column (upper triangular).
@@ -346,7 +374,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
             for c in a..rank {
                 s = inverse[a * rank + c].mul_add(inverse[a * rank + c], s);
             }
-            let se = sigma * s.sqrt().to_f64();
+            let se = label_units(sigma * s.sqrt().to_f64() * scale_of(j));
             if j >= lead {
                 let f = j - lead;
                 stats.std_errors[f] = se;
@@ -359,7 +387,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
             let mut w = vec![T::default(); rank];
             let mut s2 = T::default();
             for a in 0..rank {
-                let v = if kept[a] == 0 { 1.0 } else { -center[kept[a] - lead + 1] };
+                let v = if kept[a] == 0 { 1.0 } else { -center[kept[a] - lead + 1] * scale_of(kept[a]) };
                 let mut s = T::from_f64(v);
                 for c in 0..a {
                     s = s - rk(c, a) * w[c];
@@ -367,16 +395,13 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
                 w[a] = s / rk(a, a);
                 s2 = w[a].mul_add(w[a], s2);
             }
-            stats.intercept_std_error = sigma * s2.sqrt().to_f64();
+            stats.intercept_std_error = label_units(sigma * s2.sqrt().to_f64());
             stats.intercept_t_value = intercept / stats.intercept_std_error;
             stats.intercept_p_value = student_t_two_sided(stats.intercept_t_value, df_resid);
         }
-        inference = Some(Inference {
-            parameters: kept.clone(),
-            covariance_factor: inverse.iter().map(|x| x.to_f64()).collect(),
-            sigma2,
-            df_resid,
-        });
+        // R⁻¹ of the unscaled design: row a of the scaled one times s_a.
+        let covariance_factor = (0..rank * rank).map(|e| inverse[e].to_f64() * scale_of(kept[e / rank])).collect();
+        inference = Some(Inference { parameters: kept.clone(), covariance_factor, sigma2: label_units_squared(sigma2), df_resid });
     }
     Ok(Fit {
         design,

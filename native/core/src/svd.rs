@@ -39,8 +39,22 @@ pub fn singular_values(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     values
 }
 
-/// 2-norm condition number; infinite when the matrix is singular.
+/// 2-norm condition number; infinite when the matrix is singular (or its
+/// singular values span more than float64's range).
 pub fn condition_number(a: &[f64], rows: usize, cols: usize) -> f64 {
+    // A power-of-two scaling changes no ratio and keeps the squares in range.
+    let largest = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if !largest.is_finite() {
+        return f64::INFINITY;
+    }
+    let scaled: Vec<f64>;
+    let a = if largest > 0.0 {
+        let factor = 2f64.powi(-largest.log2().floor() as i32);
+        scaled = a.iter().map(|v| v * factor).collect();
+        &scaled
+    } else {
+        a
+    };
     let values = singular_values(a, rows, cols);
     match (values.first(), values.last()) {
         (Some(&max), Some(&min)) if min > 0.0 => max / min,

@@ -1,4 +1,7 @@
-//! Deterministic random numbers for tests (no dependency, same stream everywhere).
+//! Test fixtures: deterministic random numbers (no dependency, same stream
+//! everywhere) and hand-made models.
+
+use crate::model::{Inference, Model, PerParameter, Prediction, Statistics, FORMAT, VERSION};
 
 pub struct Lcg(u64);
 
@@ -26,5 +29,49 @@ impl Lcg {
         let u1 = self.uniform().max(f64::MIN_POSITIVE);
         let u2 = self.uniform();
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// A model predicting `center_label + Σ b_j (x_j − c_j)` (no other fit behind
+/// it), with standard errors from an identity covariance factor when `inference`.
+pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, names: &[&str], inference: bool) -> Model {
+    let p = coefficients.len();
+    let per_parameter = |v: f64| PerParameter { intercept: Some(v), coefficients: vec![Some(v); p] };
+    Model {
+        format: FORMAT.into(),
+        version: VERSION,
+        fit_intercept: true,
+        l2: 0.0,
+        label_name: "y".into(),
+        feature_names: names.iter().map(|n| n.to_string()).collect(),
+        feature_names_from_header: true,
+        intercept: center_label - coefficients.iter().zip(center).map(|(b, c)| b * c).sum::<f64>(),
+        coefficients: coefficients.to_vec(),
+        aliased: vec![false; p],
+        statistics: Statistics {
+            n: 10 + p as u64,
+            rank: p + 1,
+            df_model: p as f64,
+            df_resid: 9.0,
+            r_squared: Some(0.5),
+            adj_r_squared: Some(0.5),
+            mse: 1.0,
+            rmse: 1.0,
+            residual_std_error: Some(1.0),
+            f_statistic: Some(1.0),
+            f_p_value: Some(0.5),
+            std_errors: per_parameter(1.0),
+            t_values: per_parameter(1.0),
+            p_values: per_parameter(0.5),
+            condition_number: Some(1.0),
+            precision: "extended".into(),
+        },
+        prediction: Prediction { center: center.to_vec(), center_label, centered_intercept: 0.0 },
+        inference: inference.then(|| Inference {
+            parameters: (0..=p).collect(),
+            covariance_factor: (0..(p + 1) * (p + 1)).map(|k| if k % (p + 2) == 0 { 1.0 } else { 0.0 }).collect(),
+            sigma2: 1.0,
+            df_resid: 9.0,
+        }),
     }
 }

@@ -27,6 +27,29 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
+/// A Householder reflection H = I − factor·[1; u][1; u]ᵀ that maps
+/// [x0; v] to [beta; 0].
+pub(crate) struct Reflector<T> {
+    pub beta: T,
+    pub factor: T,
+}
+
+/// The reflector for [x0; v] with `sigma` = ‖v‖² > 0; overwrites v with u.
+/// LAPACK's form: u = v / (x0 − beta) and factor = (beta − x0) / beta, so no
+/// product of small or large quantities can underflow or overflow (a tail
+/// of rounding noise near 1e-100 stays a tail of noise, not a NaN).
+#[inline(always)]
+pub(crate) fn reflector<T: Scalar>(x0: T, sigma: T, v: &mut [T]) -> Reflector<T> {
+    let norm = x0.mul_add(x0, sigma).sqrt();
+    // beta takes the sign opposite to x0 so that x0 - beta never cancels.
+    let beta = if x0.is_negative() { norm } else { -norm };
+    let v0 = x0 - beta;
+    for x in v.iter_mut() {
+        *x = *x / v0;
+    }
+    Reflector { beta, factor: (beta - x0) / beta }
+}
+
 #[derive(Clone, Debug)]
 pub struct Triangle<T> {
     k: usize,
@@ -70,29 +93,23 @@ impl<T: Scalar> Triangle<T> {
         }
         for j in 0..k {
             let (head, tail) = block.split_at_mut((j + 1) * rows);
-            let v = &head[j * rows..];
+            let v = &mut head[j * rows..];
             let sigma = dot(v, v);
             if sigma.is_zero() {
                 continue;
             }
             let x0 = self.r[j * k + j];
-            let norm = x0.mul_add(x0, sigma).sqrt();
-            // beta takes the sign opposite to x0 so that x0 - beta never cancels.
-            let beta = if x0.is_negative() { norm } else { -norm };
-            let v0 = x0 - beta;
-            // H = I - tau w wᵀ with w = [1; v / v0]; scaled so the block column is
-            // used as is: tau' = tau / v0², w' = [v0; v].
-            let scale = (beta - x0) / (beta * v0 * v0);
+            let tau = reflector(x0, sigma, v);
             for c in (j + 1)..k {
                 let bc = &mut tail[(c - j - 1) * rows..(c - j) * rows];
                 let rjc = self.r[j * k + c];
-                let w = (v0.mul_add(rjc, dot(v, bc))) * scale;
-                self.r[j * k + c] = rjc - w * v0;
-                for (b, &x) in bc.iter_mut().zip(v) {
+                let w = (rjc + dot(v, bc)) * tau.factor;
+                self.r[j * k + c] = rjc - w;
+                for (b, &x) in bc.iter_mut().zip(v.iter()) {
                     *b = *b - w * x;
                 }
             }
-            self.r[j * k + j] = beta;
+            self.r[j * k + j] = tau.beta;
         }
     }
 
