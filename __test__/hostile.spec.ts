@@ -382,11 +382,14 @@ const score = (area: number, rooms: number) => 10 + 2 * area - 3 * rooms;
 
 let server: RunningServer;
 let port: number;
+/** The ml tree the shared server serves. */
+let servingRoot: string;
 
 test.before(async () => {
   const tree = await makeMlTree({ channels: { train: { 'houses.csv': `${HOUSES}\n` } } });
   const trained = await runCli(['train'], { root: tree.root });
   if (trained.code !== 0) throw new Error(trained.stderr);
+  servingRoot = tree.root;
   server = await startServer(tree.root);
   port = Number(new URL(server.url).port);
 });
@@ -876,4 +879,17 @@ test.serial('a read-only model/ or output/: UNWRITABLE_OUTPUT before any data is
     t.notRegex(r.stderr, STACK_FRAME);
     t.is(await readFile(tree.modelFile, 'utf8'), modelA, `${which}: model A intact`);
   }
+});
+
+test('a stalled upload gets its 408 near SAGEMAKER_MODEL_SERVER_TIMEOUT, not 30 s later', async (t) => {
+  const slow = await startServer(servingRoot, { SAGEMAKER_MODEL_SERVER_TIMEOUT: '2' });
+  t.teardown(() => slow.stop());
+  const slowPort = Number(new URL(slow.url).port);
+  const started = Date.now();
+  const head = 'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,';
+  const bytes = await exchange(slowPort, head, { timeoutMs: 10_000 });
+  const elapsed = Date.now() - started;
+  const [response] = parseResponses(bytes);
+  t.is(response?.status, 408, bytes.toString());
+  t.true(elapsed >= 1_900 && elapsed < 5_000, `answered after ${elapsed} ms`);
 });

@@ -4,7 +4,8 @@
  * saying what is wrong, never a stack trace.
  */
 import test, { type ExecutionContext } from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Model } from '../index';
 import { makeMlTree, runCli, type MlTree } from './helpers/ml-tree';
 import { startServer } from './helpers/server';
@@ -85,4 +86,14 @@ test('test maps a header in another order by name, exactly as serve does', async
   const foreign = await runCli(['test'], { root: tree.root });
   t.is(foreign.code, 2);
   t.regex(foreign.stderr, /HEADER_MISMATCH: .*\(rooms,size\) are not the model's features \(area,rooms\)/);
+});
+
+test('temp files a killed run left in model/ are removed by the next successful train', async (t) => {
+  const tree = await makeMlTree({ channels: { train: { 'd.csv': trainingCsv() } } }, t);
+  mkdirSync(path.dirname(tree.modelFile), { recursive: true });
+  const stale = path.join(path.dirname(tree.modelFile), '.model.json.4242.tmp');
+  writeFileSync(stale, '{"format": "linear-mo');
+  const result = await runCli(['train'], { root: tree.root });
+  t.is(result.code, 0, result.stderr);
+  t.deepEqual(readdirSync(path.dirname(tree.modelFile)), ['model.json']);
 });

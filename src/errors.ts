@@ -58,7 +58,7 @@ export const ERROR_CATALOGUE = {
   // Models.
   MODEL_NOT_FOUND: user('No model/model.json where test or serve looks for it.'),
   MODEL_INVALID: user('model/model.json is malformed, truncated, of another version or inconsistent.'),
-  NON_FINITE_RESULT: internal('A fit gave a non-finite number (data beyond float64 range); no model is written.'),
+  NON_FINITE_RESULT: user('A coefficient or statistic of the fit is beyond float64 range (data in extreme units); no model is written.'),
   // Serving requests.
   EMPTY_REQUEST: user('A request body holds no rows.'),
   MALFORMED_JSON: user('A JSON or JSON Lines body does not parse.'),

@@ -29,11 +29,20 @@ export function modelOf(native: NativeModel): Model {
   return { native, document: JSON.parse(text) as ModelDocument, text };
 }
 
-/** Writes model.json via a temp file and rename, so readers never see half a model. */
+const TEMP_PREFIX = '.model.json.';
+
+/**
+ * Writes model.json via a temp file and rename, so readers never see half a
+ * model. Temp files a killed run left behind are removed first: SageMaker
+ * would otherwise ship them in model.tar.gz.
+ */
 export async function writeModel(paths: MlPaths, model: Model): Promise<void> {
-  const temp = path.join(paths.modelDir, `.model.json.${process.pid}.tmp`);
+  const temp = path.join(paths.modelDir, `${TEMP_PREFIX}${process.pid}.tmp`);
   try {
     await fs.mkdir(paths.modelDir, { recursive: true });
+    for (const name of await fs.readdir(paths.modelDir)) {
+      if (name.startsWith(TEMP_PREFIX) && name.endsWith('.tmp')) await fs.rm(path.join(paths.modelDir, name), { force: true });
+    }
     await fs.writeFile(temp, model.text);
     await fs.rename(temp, paths.modelFile);
   } catch (err) {

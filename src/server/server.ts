@@ -32,10 +32,20 @@ export async function serve(
   host: string = DEFAULT_HOST,
 ): Promise<Serving> {
   const app = createApp({ predictor, settings, log });
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: settings.timeoutMs, headersTimeout: Math.min(settings.timeoutMs, 60_000) }, (req, res) => {
-    void app(req, res);
-  });
-  server.on('clientError', app.clientError); // hostile-input matrix: parser refusals answer JSON 4xx (see app.ts)
+  const server = createServer(
+    {
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      requestTimeout: settings.timeoutMs,
+      headersTimeout: Math.min(settings.timeoutMs, 60_000),
+      // Node checks the two timeouts above only this often (30 s by default): a stalled upload gets its 408 near the timeout.
+      connectionsCheckingInterval: Math.min(1_000, settings.timeoutMs),
+    },
+    (req, res) => {
+      void app(req, res);
+    },
+  );
+  // Requests Node's parser refuses (huge headers, bad framing) still get a JSON 4xx.
+  server.on('clientError', app.clientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(new LinearError(ErrorCode.INVALID_CONFIG, `cannot listen on ${host} port ${settings.port}: ${systemErrorReason(err)}`)),

@@ -173,8 +173,8 @@ impl Model {
         };
         if let Some(what) = model.first_non_finite() {
             return Err(CoreError::NonFiniteResult(format!(
-                "the fit produced a non-finite {what}, so no model was written; the data's magnitudes are beyond what float64 \
-                 arithmetic can fit (rescale the columns, e.g. to units near 1) or a column is degenerate"
+                "the fit's {what} is beyond the range of float64 numbers, so no model was written; rescale the label and \
+                 features toward units near 1 (a label near 1e200, say, has an mse near 1e400)"
             )));
         }
         model.check().map_err(|detail| CoreError::Internal(format!("the fitted model is inconsistent: {detail}")))?;
