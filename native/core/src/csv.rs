@@ -371,10 +371,8 @@ impl CsvReader {
 }
 
 /// Exact powers of ten representable in f64 (10^22 is the largest).
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-    1e21, 1e22,
-];
+const POW10: [f64; 23] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /// Clinger's fast path for the common cell (`-12.5`, `3e-4`): when the
 /// decimal significand fits in 53 bits and the power of ten is exact, one
@@ -746,8 +744,23 @@ mod tests {
     fn numbers_parse_to_the_correctly_rounded_double() {
         let mut rng = crate::testing::Lcg::new(17);
         let mut cells: Vec<String> = [
-            "0", "-0", "+1.5", "1.", ".5", "123456789012345678", "9007199254740993", "1e22", "1e23", "4.9e-324", "1.7976931348623157e308",
-            "0.1", "-2.5E-3", "3e+4", "00012.50", "12345678901234567890123", "2.2250738585072014e-308",
+            "0",
+            "-0",
+            "+1.5",
+            "1.",
+            ".5",
+            "123456789012345678",
+            "9007199254740993",
+            "1e22",
+            "1e23",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "0.1",
+            "-2.5E-3",
+            "3e+4",
+            "00012.50",
+            "12345678901234567890123",
+            "2.2250738585072014e-308",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -849,10 +862,9 @@ mod tests {
 
     #[test]
     fn a_bom_is_skipped_before_numbers_and_header_names_in_any_chunking() {
-        for (text, header) in [
-            (&b"\xEF\xBB\xBFy,x\r\n1,2\r\n3,4\r\n"[..], Some(vec!["y".to_string(), "x".to_string()])),
-            (&b"\xEF\xBB\xBF1,2\n3,4"[..], None),
-        ] {
+        for (text, header) in
+            [(&b"\xEF\xBB\xBFy,x\r\n1,2\r\n3,4\r\n"[..], Some(vec!["y".to_string(), "x".to_string()])), (&b"\xEF\xBB\xBF1,2\n3,4"[..], None)]
+        {
             for size in 1..text.len() {
                 let chunks: Vec<&[u8]> = text.chunks(size).collect();
                 let (values, reader) = read_all(&chunks, Width::Any).unwrap();

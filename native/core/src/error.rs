@@ -29,33 +29,92 @@ pub enum InstanceProblem {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CoreError {
-    NonNumeric { at: Location, column: usize, text: String },
-    NonFinite { at: Location, column: usize, text: String },
-    MissingValue { at: Location, column: usize },
-    RaggedRow { at: Location, expected: usize, got: usize },
-    FeatureCountMismatch { at: Location, features: usize, got: usize },
+    NonNumeric {
+        at: Location,
+        column: usize,
+        text: String,
+    },
+    NonFinite {
+        at: Location,
+        column: usize,
+        text: String,
+    },
+    MissingValue {
+        at: Location,
+        column: usize,
+    },
+    RaggedRow {
+        at: Location,
+        expected: usize,
+        got: usize,
+    },
+    FeatureCountMismatch {
+        at: Location,
+        features: usize,
+        got: usize,
+    },
     /// Rows differ from the feature count the caller declared (`feature_dim`).
-    DeclaredFeatureMismatch { at: Location, features: usize, got: usize },
-    HeaderMismatch { source: String, detail: String },
-    NonFiniteInput { array: &'static str, row: usize, column: usize, value: f64 },
-    TooFewRows { rows: u64, parameters: usize },
+    DeclaredFeatureMismatch {
+        at: Location,
+        features: usize,
+        got: usize,
+    },
+    HeaderMismatch {
+        source: String,
+        detail: String,
+    },
+    NonFiniteInput {
+        array: &'static str,
+        row: usize,
+        column: usize,
+        value: f64,
+    },
+    TooFewRows {
+        rows: u64,
+        parameters: usize,
+    },
     /// A row (or header) wider than the fit can hold in memory.
-    TooManyColumns { at: Location, got: usize, max: usize },
+    TooManyColumns {
+        at: Location,
+        got: usize,
+        max: usize,
+    },
     /// A line that grew past the longest one carried, without a line break.
-    LineTooLong { at: Location, max: usize },
+    LineTooLong {
+        at: Location,
+        max: usize,
+    },
     /// Rows have one column more than the features and the request did not say it is a label.
-    UnexpectedLabel { at: Location, features: usize },
+    UnexpectedLabel {
+        at: Location,
+        features: usize,
+    },
     /// The request said rows carry a label, but they have only the features.
-    MissingLabel { at: Location, features: usize },
+    MissingLabel {
+        at: Location,
+        features: usize,
+    },
     /// A JSON or JSON Lines record that is not a valid instance.
-    Instance { code: InstanceProblem, index: usize, detail: String },
-    MalformedJson { record: Option<usize>, line: usize, column: usize, message: String },
+    Instance {
+        code: InstanceProblem,
+        index: usize,
+        detail: String,
+    },
+    MalformedJson {
+        record: Option<usize>,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     EmptyRequest,
     /// Intervals were asked of a model that stores no standard errors, or at a bad level.
     Intervals(String),
     InvalidArgument(String),
     /// A prediction (or its interval) that overflows f64: `record` names the row.
-    NonFinitePrediction { record: String, what: &'static str },
+    NonFinitePrediction {
+        record: String,
+        what: &'static str,
+    },
     /// A model file that is not a model this program can use.
     ModelInvalid(String),
     /// A fit whose numbers are not all finite: refused, never written.

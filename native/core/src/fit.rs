@@ -78,11 +78,7 @@ fn fit_extended(design: Design, l2: f64, shift: Shift, raw: &[f64], threads: usi
 pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, threads: usize) -> Result<Fit, CoreError> {
     options.validate()?;
     if x.len() != y.len() * features {
-        return Err(CoreError::InvalidArgument(format!(
-            "x has {} values, which is not {} rows x {features} features",
-            x.len(),
-            y.len()
-        )));
+        return Err(CoreError::InvalidArgument(format!("x has {} values, which is not {} rows x {features} features", x.len(), y.len())));
     }
     if let Some(i) = y.iter().position(|v| !v.is_finite()) {
         return Err(CoreError::NonFiniteInput { array: "y", row: i, column: 0, value: y[i] });
@@ -152,10 +148,7 @@ fn refine(fit: &mut Fit, x: &[f64], y: &[f64], threads: usize, summation: Gradie
     let lead = usize::from(fit.design.fit_intercept);
     let parameters = &inference.parameters;
     let r = parameters.len();
-    let solution: Vec<f64> = parameters
-        .iter()
-        .map(|&j| if j < lead { fit.centered_intercept } else { fit.coefficients[j - lead] })
-        .collect();
+    let solution: Vec<f64> = parameters.iter().map(|&j| if j < lead { fit.centered_intercept } else { fit.coefficients[j - lead] }).collect();
     let (center, center_label) = (&fit.center, fit.center_label);
     // Xᵀr over a range of rows; the two halves are fixed, so the sum does not
     // depend on the thread count.

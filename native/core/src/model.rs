@@ -159,11 +159,7 @@ impl Model {
                 condition_number: stat(s.condition_number),
                 precision: fit.precision.name().into(),
             },
-            prediction: Prediction {
-                center: fit.center.clone(),
-                center_label: fit.center_label,
-                centered_intercept: fit.centered_intercept,
-            },
+            prediction: Prediction { center: fit.center.clone(), center_label: fit.center_label, centered_intercept: fit.centered_intercept },
             inference: fit.inference.as_ref().map(|i| Inference {
                 parameters: i.parameters.clone(),
                 covariance_factor: i.covariance_factor.clone(),
@@ -380,9 +376,12 @@ mod tests {
         assert!(refused(&edited(|v| v["version"] = 2.into())).contains("version 2 is not supported"));
     }
 
+    /// A change to a valid model file.
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+
     #[test]
     fn wrong_types_missing_fields_and_inconsistencies_are_refused() {
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+        let cases: Vec<(Edit, &str)> = vec![
             (Box::new(|v| v["coefficients"] = "x".into()), "invalid type"),
             (Box::new(|v| v["inference"]["sigma2"] = "x".into()), "invalid type"),
             (Box::new(|v| v.as_object_mut().unwrap().remove("prediction").map(drop).unwrap()), "missing field `prediction`"),

@@ -7,8 +7,8 @@ use crate::csv::{CsvReader, Width};
 use crate::distributions::student_t_central;
 use crate::error::{CoreError, InstanceProblem as Problem, Location};
 use crate::model::{column_order, Inference, Model};
-use std::sync::Arc;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyFormat {
@@ -75,7 +75,7 @@ impl Predictor {
             BodyFormat::JsonLines => self.decode_json_lines(body, invocation.labelled)?,
         };
         let p = self.features();
-        let count = if p == 0 { 0 } else { rows.values.len() / p };
+        let count = rows.values.len().checked_div(p).unwrap_or(0);
         if count == 0 {
             return Err(CoreError::EmptyRequest);
         }
@@ -147,9 +147,7 @@ impl Predictor {
 
     fn interval_model(&self, level: f64) -> Result<(&Inference, f64), CoreError> {
         if !(level > 0.0 && level < 1.0) {
-            return Err(CoreError::Intervals(format!(
-                "intervals must be a probability strictly between 0 and 1 (e.g. 0.95), got {level}"
-            )));
+            return Err(CoreError::Intervals(format!("intervals must be a probability strictly between 0 and 1 (e.g. 0.95), got {level}")));
         }
         let u = self.model.inference.as_ref().ok_or_else(|| {
             CoreError::Intervals(
@@ -164,11 +162,7 @@ impl Predictor {
         let lead = usize::from(self.model.fit_intercept);
         let center = &self.model.prediction.center;
         let r = u.parameters.len();
-        let z: Vec<f64> = u
-            .parameters
-            .iter()
-            .map(|&j| if j < lead { 1.0 } else { x[j - lead] - center[j - lead] })
-            .collect();
+        let z: Vec<f64> = u.parameters.iter().map(|&j| if j < lead { 1.0 } else { x[j - lead] - center[j - lead] }).collect();
         let mut sum = 0.0;
         for i in 0..r {
             let mut w = 0.0;
@@ -191,11 +185,7 @@ impl Predictor {
             // A lone line of words reads as a header; for a request it is far
             // more likely a row of bad values than column names.
             if let Some(header) = reader.header() {
-                return Err(CoreError::NonNumeric {
-                    at: Location { source: "body".into(), line: 1 },
-                    column: 1,
-                    text: header.join(","),
-                });
+                return Err(CoreError::NonNumeric { at: Location { source: "body".into(), line: 1 }, column: 1, text: header.join(",") });
             }
             return Ok(Rows { values: Vec::new(), intervals: None });
         };
@@ -256,10 +246,7 @@ impl Predictor {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => n.as_f64(),
             Some(other) => {
-                return Err(CoreError::Intervals(format!(
-                    "configuration.intervals must be a probability such as 0.95, got {}",
-                    describe(other)
-                )))
+                return Err(CoreError::Intervals(format!("configuration.intervals must be a probability such as 0.95, got {}", describe(other))))
             }
         };
         let mut values = Vec::with_capacity(instances.len() * self.features());
@@ -299,7 +286,11 @@ impl Predictor {
                 if let Some(features) = fields.get("features") {
                     return match features {
                         Value::Array(items) => self.array_features(items, index, false, out),
-                        other => Err(instance_error(Problem::Malformed, index, format!("\"features\" must be an array of numbers, got {}", describe(other)))),
+                        other => Err(instance_error(
+                            Problem::Malformed,
+                            index,
+                            format!("\"features\" must be an array of numbers, got {}", describe(other)),
+                        )),
                     };
                 }
                 if let Some(values) = fields.get("data").and_then(|d| d.get("features")) {
@@ -317,9 +308,10 @@ impl Predictor {
 
     fn number(value: &Value, index: usize, column: usize) -> Result<f64, CoreError> {
         match value {
-            Value::Number(n) => n.as_f64().filter(|v| v.is_finite()).ok_or_else(|| {
-                instance_error(Problem::NonFinite, index, format!("feature {column} ({n}) is not a finite number"))
-            }),
+            Value::Number(n) => n
+                .as_f64()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| instance_error(Problem::NonFinite, index, format!("feature {column} ({n}) is not a finite number"))),
             Value::Null => Err(instance_error(Problem::Missing, index, format!("feature {column} is null; impute it or drop the instance"))),
             other => Err(instance_error(Problem::NonNumeric, index, format!("feature {column} is {}, not a number", describe(other)))),
         }
@@ -329,11 +321,7 @@ impl Predictor {
         let p = self.features();
         let skip = usize::from(labelled);
         if items.len() != p + skip {
-            let hint = if items.len() == p + 1 {
-                " (if the first value is the label, add label_size=1 to the Content-Type)"
-            } else {
-                ""
-            };
+            let hint = if items.len() == p + 1 { " (if the first value is the label, add label_size=1 to the Content-Type)" } else { "" };
             return Err(instance_error(
                 Problem::FeatureCount,
                 index,
@@ -380,7 +368,11 @@ impl Predictor {
             match fields.get(name) {
                 Some(value) => out.push(Self::number(value, index, j + 1)?),
                 None => {
-                    return Err(instance_error(Problem::Missing, index, format!("feature '{name}' is missing; send all of {}", self.model.feature_names.join(", "))))
+                    return Err(instance_error(
+                        Problem::Missing,
+                        index,
+                        format!("feature '{name}' is missing; send all of {}", self.model.feature_names.join(", ")),
+                    ))
                 }
             }
         }
@@ -411,8 +403,7 @@ mod tests {
     }
 
     fn invoke(p: &Predictor, body: &str, format: BodyFormat, response: ResponseFormat, labelled: bool) -> Result<String, CoreError> {
-        p.invoke(body.as_bytes(), &Invocation { body: format, response, labelled, intervals: None })
-            .map(|b| String::from_utf8(b).unwrap())
+        p.invoke(body.as_bytes(), &Invocation { body: format, response, labelled, intervals: None }).map(|b| String::from_utf8(b).unwrap())
     }
 
     #[test]

@@ -6,16 +6,7 @@ use crate::tsqr::Triangle;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 pub trait Scalar:
-    Copy
-    + Default
-    + Send
-    + Sync
-    + 'static
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
+    Copy + Default + Send + Sync + 'static + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self>
 {
     fn from_f64(x: f64) -> Self;
     /// `a - b`, exactly where the representation can hold it.

@@ -185,7 +185,9 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         }
         let x0 = m[at(r, j)];
         let norm = x0.mul_add(x0, sigma).sqrt();
-        if !(norm.to_f64() > ALIAS_TOLERANCE * norms[j]) {
+        // Written so that a NaN norm also counts as aliased.
+        let independent = norm.to_f64() > ALIAS_TOLERANCE * norms[j];
+        if !independent {
             continue;
         }
         if !sigma.is_zero() {
@@ -215,8 +217,8 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     let mut solution = vec![T::default(); rank];
     for a in (0..rank).rev() {
         let mut s = m[at(a, y)];
-        for c in (a + 1)..rank {
-            s = s - rk(a, c) * solution[c];
+        for (c, &known) in solution.iter().enumerate().skip(a + 1) {
+            s = s - rk(a, c) * known;
         }
         solution[a] = s / rk(a, a);
     }
@@ -289,17 +291,8 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         (Some(&max), Some(&min)) if min > 0.0 => max / min,
         _ => f64::INFINITY,
     };
-    let scaled_solution = kept
-        .iter()
-        .enumerate()
-        .map(|(a, &j)| (norms[j] * solution[a].to_f64()).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let rho = if fitted_rss == 0.0 {
-        0.0
-    } else {
-        fitted_rss.sqrt() / (singular.first().copied().unwrap_or(0.0) * scaled_solution)
-    };
+    let scaled_solution = kept.iter().enumerate().map(|(a, &j)| (norms[j] * solution[a].to_f64()).powi(2)).sum::<f64>().sqrt();
+    let rho = if fitted_rss == 0.0 { 0.0 } else { fitted_rss.sqrt() / (singular.first().copied().unwrap_or(0.0) * scaled_solution) };
     // √r rather than the worst-case r: rounding errors of r reflections add
     // like a random walk (Higham, ch. 19), and the bound is otherwise far too
     // pessimistic to keep well-conditioned data on the one-pass path.
@@ -389,8 +382,8 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
             for a in 0..rank {
                 let v = if kept[a] == 0 { 1.0 } else { -center[kept[a] - lead + 1] * scale_of(kept[a]) };
                 let mut s = T::from_f64(v);
-                for c in 0..a {
-                    s = s - rk(c, a) * w[c];
+                for (c, &known) in w.iter().enumerate().take(a) {
+                    s = s - rk(c, a) * known;
                 }
                 w[a] = s / rk(a, a);
                 s2 = w[a].mul_add(w[a], s2);

@@ -11,9 +11,7 @@ pub fn singular_values(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
         let mut rotated = false;
         for p in 0..cols {
             for q in (p + 1)..cols {
-                let (alpha, beta, gamma) = u[p].iter().zip(&u[q]).fold((0.0, 0.0, 0.0), |(a, b, g), (x, y)| {
-                    (a + x * x, b + y * y, g + x * y)
-                });
+                let (alpha, beta, gamma) = u[p].iter().zip(&u[q]).fold((0.0, 0.0, 0.0), |(a, b, g), (x, y)| (a + x * x, b + y * y, g + x * y));
                 if gamma == 0.0 || gamma.abs() <= f64::EPSILON * (alpha * beta).sqrt() {
                     continue;
                 }

@@ -36,7 +36,12 @@ fn check_same_model(reference: &Fit, fit: &Fit, k: [i32; 3]) {
     let tolerance = 1e-13;
     for j in 0..3 {
         let unit = 10f64.powi(k[j]);
-        assert!(close(fit.coefficients[j] * unit, reference.coefficients[j], tolerance), "k={k:?} b{j}: {} vs {}", fit.coefficients[j] * unit, reference.coefficients[j]);
+        assert!(
+            close(fit.coefficients[j] * unit, reference.coefficients[j], tolerance),
+            "k={k:?} b{j}: {} vs {}",
+            fit.coefficients[j] * unit,
+            reference.coefficients[j]
+        );
         let se = fit.statistics.std_errors[j] * unit;
         assert!(close(se, reference.statistics.std_errors[j], tolerance), "k={k:?} se{j}");
         assert!(close(fit.statistics.t_values[j], reference.statistics.t_values[j], tolerance), "k={k:?} t{j}");
@@ -89,7 +94,12 @@ fn ridge_in_other_units_is_the_same_penalised_problem() {
     let x_small: Vec<f64> = x.iter().map(|v| v * tiny).collect();
     let fit = fit_arrays(&x_small, &y, 3, FitOptions { l2: 0.5 * tiny * tiny, ..FitOptions::default() }, 1).unwrap();
     for j in 0..3 {
-        assert!(close(fit.coefficients[j] * tiny, reference.coefficients[j], 1e-13), "b{j}: {} vs {}", fit.coefficients[j] * tiny, reference.coefficients[j]);
+        assert!(
+            close(fit.coefficients[j] * tiny, reference.coefficients[j], 1e-13),
+            "b{j}: {} vs {}",
+            fit.coefficients[j] * tiny,
+            reference.coefficients[j]
+        );
     }
     assert!(close(fit.intercept, reference.intercept, 1e-13));
 }
