@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   UNSUPPORTED_INPUT_MODE: user('A channel uses an input mode (Pipe) this version cannot read.'),
   UNSUPPORTED_CONTENT_TYPE: user('A channel or request declares a content type that is not read.', 415),
   // Data, in training files and request bodies alike.
+  UNSUPPORTED_ENCODING: user('A data file or body is UTF-16 text or binary data, not UTF-8 CSV.', 415),
   NON_NUMERIC_VALUE: user('A cell is not a number (file, line and column named).'),
   NON_FINITE_VALUE: user('A cell is NaN or infinite.'),
   MISSING_VALUE: user('A cell is empty.'),

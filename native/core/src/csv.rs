@@ -256,6 +256,9 @@ impl CsvReader {
         }
         if self.awaiting_first_line {
             self.awaiting_first_line = false;
+            if let Some(encoding) = foreign_encoding(line) {
+                return Err(CoreError::UnsupportedEncoding { source: self.source.clone(), encoding });
+            }
             if is_header(line) {
                 self.summary.had_header = true;
                 let cells = count_cells(line);
@@ -324,6 +327,18 @@ impl CsvReader {
             }
             (_, Some(width)) if names.len() != width => return Err(self.header_width_error(names.len(), width)),
             _ => {}
+        }
+        for (j, name) in names.iter().enumerate() {
+            if let Some(first) = names[..j].iter().position(|other| other == name) {
+                return Err(CoreError::HeaderMismatch {
+                    source: self.source.clone(),
+                    detail: format!(
+                        "columns {} and {} are both named '{name}'; give every column its own name (features are matched by name)",
+                        first + 1,
+                        j + 1
+                    ),
+                });
+            }
         }
         match &self.header {
             None => {
@@ -710,6 +725,20 @@ fn is_header(line: &[u8]) -> bool {
 }
 
 /// The names of a header row (see [`is_header`]); blank names become `column<i>`.
+/// What a first line that cannot be UTF-8 CSV is: UTF-16 text (its byte-order
+/// mark, or the NULs between ASCII letters) or binary data.
+fn foreign_encoding(line: &[u8]) -> Option<&'static str> {
+    if line.starts_with(b"\xFF\xFE") || line.starts_with(b"\xFE\xFF") {
+        return Some("UTF-16 text");
+    }
+    let nuls = line.iter().filter(|&&b| b == 0).count();
+    if nuls == 0 {
+        return None;
+    }
+    // UTF-16 without a mark puts a NUL beside every ASCII character.
+    Some(if nuls * 3 >= line.len() { "UTF-16 text" } else { "binary data" })
+}
+
 fn header_names(line: &[u8]) -> Vec<String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     cells(line)
@@ -858,6 +887,25 @@ mod tests {
         reader.begin_source("e.csv");
         reader.push(b"\n\n", &mut out).unwrap();
         assert!(reader.end_source(&mut out).unwrap().empty);
+    }
+
+    #[test]
+    fn duplicate_header_names_are_refused_naming_both_columns() {
+        let err = read_all(&[b"y,x,z,x\n1,2,3,4\n"], Width::Any).unwrap_err();
+        assert_eq!(err.code(), "HEADER_MISMATCH");
+        assert!(err.to_string().contains("columns 2 and 4 are both named 'x'"), "{err}");
+    }
+
+    #[test]
+    fn utf16_and_binary_sources_are_named_as_such_and_control_bytes_are_escaped() {
+        let utf16: Vec<u8> = "y,x\n1,2\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        for (bytes, what) in [([&b"\xFF\xFE"[..], &utf16].concat(), "UTF-16 text"), (utf16.clone(), "UTF-16 text"), (b"\x1f\x00\x00\x07\x01PK\x03\x04 some zip\n".to_vec(), "binary data")] {
+            let err = read_all(&[&bytes], Width::Any).unwrap_err();
+            assert_eq!(err.code(), "UNSUPPORTED_ENCODING", "{err}");
+            assert!(err.to_string().contains(what), "{err}");
+        }
+        let err = read_all(&[b"1,2\n3,a\x1b[31m\n"], Width::Any).unwrap_err();
+        assert!(err.to_string().contains("'a\\u{1b}[31m'"), "{err}");
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub enum CoreError {
         record: String,
         what: &'static str,
     },
+    /// A source that is not UTF-8 text: UTF-16, or binary data.
+    UnsupportedEncoding { source: String, encoding: &'static str },
     /// A model file that is not a model this program can use.
     ModelInvalid(String),
     /// A fit whose numbers are not all finite: refused, never written.
@@ -123,13 +125,22 @@ pub enum CoreError {
     Internal(String),
 }
 
+/// The start of a cell for a message, control characters (NUL, tabs, escape
+/// sequences) shown as escapes so the message stays one readable line.
 fn shorten(text: &str) -> String {
     const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        text.to_string()
-    } else {
-        format!("{}...", text.chars().take(MAX).collect::<String>())
+    let mut shown = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
     }
+    if text.chars().count() > MAX {
+        shown.push_str("...");
+    }
+    shown
 }
 
 /// Every code [`CoreError::code`] can return; the CLI's error catalogue must hold each one.
@@ -151,6 +162,7 @@ pub const CODES: &[&str] = &[
     "INVALID_INTERVALS",
     "INVALID_ARGUMENT",
     "NON_FINITE_PREDICTION",
+    "UNSUPPORTED_ENCODING",
     "MODEL_INVALID",
     "NON_FINITE_RESULT",
     "INTERNAL_ERROR",
@@ -186,6 +198,7 @@ impl CoreError {
             CoreError::Intervals(_) => "INVALID_INTERVALS",
             CoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
             CoreError::NonFinitePrediction { .. } => "NON_FINITE_PREDICTION",
+            CoreError::UnsupportedEncoding { .. } => "UNSUPPORTED_ENCODING",
             CoreError::ModelInvalid(_) => "MODEL_INVALID",
             CoreError::NonFiniteResult(_) => "NON_FINITE_RESULT",
             CoreError::Internal(_) => "INTERNAL_ERROR",
@@ -263,6 +276,10 @@ impl fmt::Display for CoreError {
                 f,
                 "{record}: the {what} is beyond the range of float64 numbers (its features are too large for this model's coefficients); check the record's values and units"
             ),
+            CoreError::UnsupportedEncoding { source, encoding } => write!(
+                f,
+                "{source} starts like {encoding}, not UTF-8 CSV; save it as UTF-8 (or ASCII) CSV with the label in the first column"
+            ),
             CoreError::InvalidArgument(message)
             | CoreError::ModelInvalid(message)
             | CoreError::NonFiniteResult(message)
@@ -300,6 +317,7 @@ mod tests {
             CoreError::Intervals("i".into()),
             CoreError::InvalidArgument("a".into()),
             CoreError::NonFinitePrediction { record: "record 1".into(), what: "score" },
+            CoreError::UnsupportedEncoding { source: "s".into(), encoding: "binary data" },
             CoreError::ModelInvalid("m".into()),
             CoreError::NonFiniteResult("n".into()),
             CoreError::Internal("i".into()),
