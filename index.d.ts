@@ -167,6 +167,12 @@ export interface BindingStatistics {
   conditionNumber: number
 }
 
+/**
+ * Stops every running and future native computation (SIGTERM): they end
+ * with TERMINATED at their next step.
+ */
+export declare function cancel(): void
+
 /** Every error code the core can report (the CLI's catalogue must hold each). */
 export declare function errorCodes(): Array<string>
 

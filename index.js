@@ -839,6 +839,7 @@ module.exports.Model = nativeBinding.Model
 module.exports.Predictor = nativeBinding.Predictor
 module.exports.Scorer = nativeBinding.Scorer
 module.exports.Trainer = nativeBinding.Trainer
+module.exports.cancel = nativeBinding.cancel
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.fit = nativeBinding.fit
 module.exports.fitSync = nativeBinding.fitSync

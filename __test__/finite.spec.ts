@@ -4,8 +4,10 @@
  * ambiguous names and overflowing predictions are refused with a code.
  */
 import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { makeMlTree, runCli } from './helpers/ml-tree';
+import { CLI, makeMlTree, runCli } from './helpers/ml-tree';
 import { startServer } from './helpers/server';
 
 /** y = 3 + 2·a − 0.5·b + noise, 30 rows; `units` multiplies a and b. */
@@ -86,4 +88,33 @@ test('serving refuses duplicate header names and predictions that overflow, with
     t.is(overflow.body.code, 'NON_FINITE_PREDICTION', type);
     t.regex(overflow.body.message, /^record 2: the score is beyond the range of float64 numbers/, type);
   }
+});
+
+test('SIGTERM during a long solve ends the job within seconds, with TERMINATED written and no model', async (t) => {
+  // 900 rows x 800 features: a solve of a minute or more on two cores.
+  let seed = 3;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % 101;
+  const rows: string[] = [];
+  for (let i = 0; i < 900; i++) {
+    const x = Array.from({ length: 800 }, () => next() - 50);
+    rows.push([x.reduce((s, v, j) => s + ((j % 7) - 3) * v, 0) + (next() % 5), ...x].join(','));
+  }
+  const tree = await makeMlTree({ channels: { train: { 'wide.csv': `${rows.join('\n')}\n` } } }, t);
+  const child = spawn(process.execPath, [CLI, 'train', '--ml-root', tree.root], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  let stderr = '';
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/read 900 rows/.test(stderr)) resolve();
+    });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const sent = Date.now();
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  t.is(code, 143, stderr);
+  t.true(Date.now() - sent < 5_000, `exited ${Date.now() - sent} ms after SIGTERM`);
+  t.regex(readFileSync(tree.failureFile, 'utf8'), /^TERMINATED: /);
+  t.false(existsSync(tree.modelFile));
 });

@@ -13,18 +13,25 @@ import { testCommand } from './commands/test';
 import { LOG_PREFIX, type Action } from './commands/context';
 import { mlPaths, type MlPaths } from './contract/paths';
 import { ErrorCode, ExitCode, LinearError, failureLine, systemErrorReason, toLinearError } from './errors';
+import { cancelNativeWork } from './native';
 
 interface Policy {
   /** Training writes SageMaker's output/failure; the other commands report on stderr only. */
   writesFailure: boolean;
   /** After SIGTERM, how long the command may take before the process exits anyway. */
   graceMs: number;
+  /**
+   * SIGTERM stops native computations at their next step. Needed for a prompt
+   * exit: Node waits for running native tasks before a process can end.
+   * Serving lets in-flight requests finish instead.
+   */
+  cancelsNativeWork: boolean;
 }
 
-const TRAINING: Policy = { writesFailure: true, graceMs: 5_000 };
-const LOCAL: Policy = { writesFailure: false, graceMs: 5_000 };
+const TRAINING: Policy = { writesFailure: true, graceMs: 5_000, cancelsNativeWork: true };
+const LOCAL: Policy = { writesFailure: false, graceMs: 5_000, cancelsNativeWork: true };
 /** SageMaker kills a serving container 30 s after SIGTERM: drain within that. */
-const SERVING: Policy = { writesFailure: false, graceMs: 28_000 };
+const SERVING: Policy = { writesFailure: false, graceMs: 28_000, cancelsNativeWork: false };
 
 const log = (line: string) => process.stderr.write(`${LOG_PREFIX} ${line}\n`);
 
@@ -79,6 +86,7 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
   const onSigterm = () => {
     if (controller.signal.aborted) return;
     log('SIGTERM received; stopping');
+    if (policy.cancelsNativeWork) cancelNativeWork();
     controller.abort(terminated);
     setTimeout(() => {
       void fail(terminated).finally(() => process.exit(ExitCode.TERMINATED));

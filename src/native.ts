@@ -78,6 +78,11 @@ export interface ByteSink {
   endSource(): SourceSummary;
 }
 
+/** Stops running native computations at their next step (they end with TERMINATED); nothing to do before the addon loaded. */
+export function cancelNativeWork(): void {
+  loaded?.cancel();
+}
+
 /** Parses and checks a model file's bytes; `source` names it in MODEL_INVALID messages. */
 export function parseModel(bytes: Uint8Array, source: string): NativeModel {
   return guardedSync(() => native().Model.parse(bytes, source));

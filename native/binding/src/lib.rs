@@ -30,6 +30,13 @@ pub fn error_codes() -> Vec<String> {
     linear_core::error::CODES.iter().map(|c| c.to_string()).collect()
 }
 
+/// Stops every running and future native computation (SIGTERM): they end
+/// with TERMINATED at their next step.
+#[napi]
+pub fn cancel() {
+    linear_core::cancel::request();
+}
+
 /// How to fit.
 #[napi(object)]
 #[derive(Clone, Copy)]

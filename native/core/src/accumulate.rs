@@ -182,6 +182,10 @@ impl<T: Scalar> Accumulator<T> {
             for (lane, triangle) in lane_ids {
                 let offset = (LANES + lane - (first % LANES as u64) as usize) % LANES;
                 for b in (offset..count).step_by(LANES) {
+                    // A stopped job's factor is never solved (solve checks too): stop folding.
+                    if crate::cancel::requested() {
+                        return;
+                    }
                     let block = &raw[b * block_len..(b + 1) * block_len];
                     fill_block(design, shift, block, &mut scratch);
                     triangle.absorb_in_place(&mut scratch, BLOCK_ROWS);

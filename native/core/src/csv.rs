@@ -899,7 +899,11 @@ mod tests {
     #[test]
     fn utf16_and_binary_sources_are_named_as_such_and_control_bytes_are_escaped() {
         let utf16: Vec<u8> = "y,x\n1,2\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        for (bytes, what) in [([&b"\xFF\xFE"[..], &utf16].concat(), "UTF-16 text"), (utf16.clone(), "UTF-16 text"), (b"\x1f\x00\x00\x07\x01PK\x03\x04 some zip\n".to_vec(), "binary data")] {
+        for (bytes, what) in [
+            ([&b"\xFF\xFE"[..], &utf16].concat(), "UTF-16 text"),
+            (utf16.clone(), "UTF-16 text"),
+            (b"\x1f\x00\x00\x07\x01PK\x03\x04 some zip\n".to_vec(), "binary data"),
+        ] {
             let err = read_all(&[&bytes], Width::Any).unwrap_err();
             assert_eq!(err.code(), "UNSUPPORTED_ENCODING", "{err}");
             assert!(err.to_string().contains(what), "{err}");

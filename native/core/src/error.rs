@@ -116,7 +116,12 @@ pub enum CoreError {
         what: &'static str,
     },
     /// A source that is not UTF-8 text: UTF-16, or binary data.
-    UnsupportedEncoding { source: String, encoding: &'static str },
+    UnsupportedEncoding {
+        source: String,
+        encoding: &'static str,
+    },
+    /// Stopped on request (SIGTERM) before finishing.
+    Terminated,
     /// A model file that is not a model this program can use.
     ModelInvalid(String),
     /// A fit whose numbers are not all finite: refused, never written.
@@ -163,6 +168,7 @@ pub const CODES: &[&str] = &[
     "INVALID_ARGUMENT",
     "NON_FINITE_PREDICTION",
     "UNSUPPORTED_ENCODING",
+    "TERMINATED",
     "MODEL_INVALID",
     "NON_FINITE_RESULT",
     "INTERNAL_ERROR",
@@ -199,6 +205,7 @@ impl CoreError {
             CoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
             CoreError::NonFinitePrediction { .. } => "NON_FINITE_PREDICTION",
             CoreError::UnsupportedEncoding { .. } => "UNSUPPORTED_ENCODING",
+            CoreError::Terminated => "TERMINATED",
             CoreError::ModelInvalid(_) => "MODEL_INVALID",
             CoreError::NonFiniteResult(_) => "NON_FINITE_RESULT",
             CoreError::Internal(_) => "INTERNAL_ERROR",
@@ -280,6 +287,7 @@ impl fmt::Display for CoreError {
                 f,
                 "{source} starts like {encoding}, not UTF-8 CSV; save it as UTF-8 (or ASCII) CSV with the label in the first column"
             ),
+            CoreError::Terminated => f.write_str("stopped on request before finishing"),
             CoreError::InvalidArgument(message)
             | CoreError::ModelInvalid(message)
             | CoreError::NonFiniteResult(message)
@@ -318,6 +326,7 @@ mod tests {
             CoreError::InvalidArgument("a".into()),
             CoreError::NonFinitePrediction { record: "record 1".into(), what: "score" },
             CoreError::UnsupportedEncoding { source: "s".into(), encoding: "binary data" },
+            CoreError::Terminated,
             CoreError::ModelInvalid("m".into()),
             CoreError::NonFiniteResult("n".into()),
             CoreError::Internal("i".into()),

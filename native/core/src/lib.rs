@@ -6,6 +6,7 @@
 //! [`score`] applies a fitted model to new rows.
 
 pub mod accumulate;
+pub mod cancel;
 pub mod csv;
 pub mod dd;
 pub mod distributions;

@@ -141,6 +141,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     if n < q as u64 || n == 0 {
         return Err(CoreError::TooFewRows { rows: n, parameters: q });
     }
+    crate::cancel::check()?;
     let base = &factor.triangle;
     if base.entries().iter().any(|v| !v.to_f64().is_finite()) {
         return Err(CoreError::NonFiniteResult(
@@ -178,6 +179,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     let at = |i: usize, j: usize| i * k + j;
     let mut kept: Vec<usize> = Vec::with_capacity(q);
     for j in 0..q {
+        crate::cancel::check()?;
         let r = kept.len();
         let mut sigma = T::default();
         for i in (r + 1)..k {
@@ -287,6 +289,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         })
         .collect();
     let singular = svd::singular_values(&scaled, rank, rank);
+    crate::cancel::check()?;
     let kappa = match (singular.first(), singular.last()) {
         (Some(&max), Some(&min)) if min > 0.0 => max / min,
         _ => f64::INFINITY,
@@ -311,6 +314,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         }
     }
     let condition_number = svd::condition_number(&original, q, q);
+    crate::cancel::check()?;
 
     let nf = n as f64;
     let df_resid = nf - rank as f64;
@@ -354,6 +358,7 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
         // R⁻¹ column by column (upper triangular).
         let mut inverse = vec![T::default(); rank * rank];
         for c in 0..rank {
+            crate::cancel::check()?;
             for a in (0..=c).rev() {
                 let mut s = if a == c { T::from_f64(1.0) } else { T::default() };
                 for b in (a + 1)..=c {

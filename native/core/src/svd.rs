@@ -8,6 +8,10 @@ pub fn singular_values(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     // Work on columns: u[j] is column j.
     let mut u: Vec<Vec<f64>> = (0..cols).map(|j| (0..rows).map(|i| a[i * cols + j]).collect()).collect();
     for _sweep in 0..60 {
+        // A stopped job does not wait for the sweeps (its caller checks and refuses the result).
+        if crate::cancel::requested() {
+            break;
+        }
         let mut rotated = false;
         for p in 0..cols {
             for q in (p + 1)..cols {
