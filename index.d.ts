@@ -98,6 +98,11 @@ export interface BindingFitOptions {
    * the f64 pass's error estimate (default false).
    */
   extended?: boolean
+  /**
+   * Bytes the solver may hold; wider data is refused with NOT_ENOUGH_MEMORY
+   * before it is allocated (default: no limit).
+   */
+  memoryLimit?: number
 }
 
 /** Covariance of the estimates in the shifted basis: sigma2 · R⁻¹R⁻ᵀ. */

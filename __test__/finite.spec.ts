@@ -7,6 +7,8 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import { LinearError } from '../src/errors';
+import { Trainer } from '../src/native';
 import { CLI, makeMlTree, runCli } from './helpers/ml-tree';
 import { startServer } from './helpers/server';
 
@@ -117,4 +119,14 @@ test('SIGTERM during a long solve ends the job within seconds, with TERMINATED w
   t.true(Date.now() - sent < 5_000, `exited ${Date.now() - sent} ms after SIGTERM`);
   t.regex(readFileSync(tree.failureFile, 'utf8'), /^TERMINATED: /);
   t.false(existsSync(tree.modelFile));
+});
+
+test('a solver that would not fit in memory is refused before it is allocated, with the numbers', async (t) => {
+  const trainer = new Trainer({ fitIntercept: true, memoryLimit: 50e6 });
+  trainer.beginSource('wide.csv');
+  // 1,000 features: about 145 MB of solver state, over the 50 MB allowed.
+  const row = Array.from({ length: 1001 }, (_, j) => j % 7).join(',');
+  const err = await t.throwsAsync(trainer.push(Buffer.from(`${row}\n`)), { instanceOf: LinearError });
+  t.is(err?.code, 'NOT_ENOUGH_MEMORY');
+  t.regex(err?.message ?? '', /^1000 features need about 0\.14 GB for the exact solver .* but 0\.05 GB are available; use an instance type with more memory/);
 });

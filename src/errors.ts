@@ -52,6 +52,7 @@ export const ERROR_CATALOGUE = {
   HEADER_MISMATCH: user("A header row disagrees with another file's header or with the model's feature names."),
   FEATURE_COUNT_MISMATCH: user('Rows have a number of features the model does not have.'),
   FEATURE_DIM_MISMATCH: user('Rows have a number of features other than the feature_dim hyperparameter says.'),
+  NOT_ENOUGH_MEMORY: user("The exact solver for this many features needs more memory than the machine has (needed and available are named)."),
   TOO_FEW_ROWS: user('Fewer rows than parameters to estimate.'),
   TOO_MANY_COLUMNS: user('A row or header has more columns than the fit holds in memory (4096, label included).'),
   LINE_TOO_LONG: user('A line runs past 64 MiB without a line break (not CSV, or no newlines).'),

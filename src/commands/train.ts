@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { listChannelFiles } from '../contract/channels';
 import { checkTrainingChannelConfig, readInputDataConfig, readResourceConfig } from '../contract/config';
@@ -40,7 +41,8 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   }
   ctx.log(`training on ${files.length} file(s) in channel '${TRAIN}' (fit_intercept=${hyperparameters.fitIntercept}, l2=${hyperparameters.l2})`);
   const started = Date.now();
-  const trainer = new Trainer({ fitIntercept: hyperparameters.fitIntercept, l2: hyperparameters.l2 }, hyperparameters.featureDim);
+  const options = { fitIntercept: hyperparameters.fitIntercept, l2: hyperparameters.l2, memoryLimit: solverMemoryBudget() };
+  const trainer = new Trainer(options, hyperparameters.featureDim);
   const stream = { root: paths.dataDir, signal: ctx.signal };
   const channel = `channel '${TRAIN}'`;
   const summaries = await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: channel }), rows: () => trainer.rows });
@@ -111,6 +113,17 @@ async function whoCanWrite(root: string): Promise<string> {
     `${who}; run the container as the owner of the ml tree (docker run --user $(id -u):$(id -g) when the tree is yours) ` +
     `or make model/ and output/ under ${root} writable for ${user}`
   );
+}
+
+/**
+ * What the exact solver may hold: most of the container's memory limit (its
+ * cgroup, as SageMaker and docker --memory set it) or of the machine's, the
+ * rest left to Node and the read buffers.
+ */
+function solverMemoryBudget(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const total = constrained > 0 && constrained < os.totalmem() ? constrained : os.totalmem();
+  return Math.floor(total * 0.8);
 }
 
 export function trainCommand(run: Runner): Command {

@@ -48,11 +48,19 @@ pub struct BindingFitOptions {
     /// Always factor in double-double (~32 digits) instead of deciding from
     /// the f64 pass's error estimate (default false).
     pub extended: Option<bool>,
+    /// Bytes the solver may hold; wider data is refused with NOT_ENOUGH_MEMORY
+    /// before it is allocated (default: no limit).
+    pub memory_limit: Option<f64>,
 }
 
 impl From<BindingFitOptions> for FitOptions {
     fn from(o: BindingFitOptions) -> Self {
-        FitOptions { fit_intercept: o.fit_intercept.unwrap_or(true), l2: o.l2.unwrap_or(0.0), extended: o.extended.unwrap_or(false) }
+        FitOptions {
+            fit_intercept: o.fit_intercept.unwrap_or(true),
+            l2: o.l2.unwrap_or(0.0),
+            extended: o.extended.unwrap_or(false),
+            memory_limit: o.memory_limit.map(|bytes| bytes as u64),
+        }
     }
 }
 

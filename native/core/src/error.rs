@@ -120,6 +120,12 @@ pub enum CoreError {
         source: String,
         encoding: &'static str,
     },
+    /// The solver for this many features needs more memory than there is.
+    NotEnoughMemory {
+        features: usize,
+        needed: u64,
+        available: u64,
+    },
     /// Stopped on request (SIGTERM) before finishing.
     Terminated,
     /// A model file that is not a model this program can use.
@@ -168,6 +174,7 @@ pub const CODES: &[&str] = &[
     "INVALID_ARGUMENT",
     "NON_FINITE_PREDICTION",
     "UNSUPPORTED_ENCODING",
+    "NOT_ENOUGH_MEMORY",
     "TERMINATED",
     "MODEL_INVALID",
     "NON_FINITE_RESULT",
@@ -205,6 +212,7 @@ impl CoreError {
             CoreError::InvalidArgument(_) => "INVALID_ARGUMENT",
             CoreError::NonFinitePrediction { .. } => "NON_FINITE_PREDICTION",
             CoreError::UnsupportedEncoding { .. } => "UNSUPPORTED_ENCODING",
+            CoreError::NotEnoughMemory { .. } => "NOT_ENOUGH_MEMORY",
             CoreError::Terminated => "TERMINATED",
             CoreError::ModelInvalid(_) => "MODEL_INVALID",
             CoreError::NonFiniteResult(_) => "NON_FINITE_RESULT",
@@ -287,6 +295,13 @@ impl fmt::Display for CoreError {
                 f,
                 "{source} starts like {encoding}, not UTF-8 CSV; save it as UTF-8 (or ASCII) CSV with the label in the first column"
             ),
+            CoreError::NotEnoughMemory { features, needed, available } => write!(
+                f,
+                "{features} features need about {:.2} GB for the exact solver (it grows with the square of the feature count) but {:.2} GB \
+                 are available; use an instance type with more memory, or fewer features",
+                *needed as f64 / 1e9,
+                *available as f64 / 1e9
+            ),
             CoreError::Terminated => f.write_str("stopped on request before finishing"),
             CoreError::InvalidArgument(message)
             | CoreError::ModelInvalid(message)
@@ -326,6 +341,7 @@ mod tests {
             CoreError::InvalidArgument("a".into()),
             CoreError::NonFinitePrediction { record: "record 1".into(), what: "score" },
             CoreError::UnsupportedEncoding { source: "s".into(), encoding: "binary data" },
+            CoreError::NotEnoughMemory { features: 9, needed: 2, available: 1 },
             CoreError::Terminated,
             CoreError::ModelInvalid("m".into()),
             CoreError::NonFiniteResult("n".into()),

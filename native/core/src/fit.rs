@@ -6,7 +6,7 @@
 //! Large arrays in memory are refined instead (residuals in double-double)
 //! while the condition number lets refinement converge.
 
-use crate::accumulate::{Accumulator, Design, Shift};
+use crate::accumulate::{Accumulator, Design, Shift, LANES};
 use crate::csv::{CsvReader, SourceSummary, Width};
 use crate::dd::Dd;
 use crate::error::CoreError;
@@ -47,11 +47,14 @@ pub struct FitOptions {
     pub l2: f64,
     /// Always factor in double-double, whatever the f64 error estimate says.
     pub extended: bool,
+    /// Bytes the solver may hold; a design that needs more is refused before
+    /// anything of its size is allocated (see [`solver_memory`]).
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { fit_intercept: true, l2: 0.0, extended: false }
+        FitOptions { fit_intercept: true, l2: 0.0, extended: false, memory_limit: None }
     }
 }
 
@@ -62,6 +65,26 @@ impl FitOptions {
         }
         Ok(())
     }
+
+    /// Refuses a design whose solver would not fit in `memory_limit`.
+    fn check_memory(&self, design: Design) -> Result<(), CoreError> {
+        let needed = solver_memory(design);
+        match self.memory_limit {
+            Some(available) if needed > available => Err(CoreError::NotEnoughMemory { features: design.features, needed, available }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Peak bytes of the solver for a design of k = parameters + 1 columns, all
+/// O(k²) whatever the row count: the double-double lanes of the extended pass
+/// (the f64 lanes of the first pass are smaller), the solve's working copies
+/// and the condition number's f64 matrices.
+pub fn solver_memory(design: Design) -> u64 {
+    let k = design.columns() as u64;
+    let lanes = LANES as u64 * 16;
+    let solve = 3 * 16 + 3 * 8;
+    k * k * (lanes + solve)
 }
 
 fn accepts_double(fit: &Fit) -> bool {
@@ -90,6 +113,7 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
     if design.parameters() == 0 {
         return Err(CoreError::InvalidArgument("no features and no intercept: there is nothing to fit".into()));
     }
+    options.check_memory(design)?;
     // Interleave [y, x] a slab at a time so memory stays bounded.
     const SLAB_ROWS: usize = 1 << 14;
     let width = design.width();
@@ -299,6 +323,7 @@ impl StreamingFit {
                     "rows have only a label column and fit_intercept is false: there is nothing to fit; add feature columns after the label".into(),
                 ));
             }
+            self.options.check_memory(design)?;
             self.design = Some(design);
             self.double = Some(Accumulator::new(design, self.threads));
         }
@@ -485,5 +510,21 @@ mod tests {
         assert_eq!(model.precision, Precision::Double);
         assert!(model.estimated_error <= ERROR_TARGET);
         assert!((model.coefficients[0] - 3.0).abs() < 1e-2 && (model.coefficients[1] + 1.0).abs() < 1e-2);
+    }
+
+    #[test]
+    fn a_design_beyond_the_memory_limit_is_refused_before_allocation() {
+        let design = Design { features: 999, fit_intercept: true };
+        assert_eq!(solver_memory(design), 1001 * 1001 * 136);
+        let options = FitOptions { memory_limit: Some(solver_memory(design) - 1), ..FitOptions::default() };
+        let mut fit = StreamingFit::new(options, None, 1).unwrap();
+        fit.begin_source("wide.csv");
+        let row = vec!["1"; 1000].join(",");
+        let err = fit.push(format!("{row}\n").as_bytes()).unwrap_err();
+        assert_eq!(err.code(), "NOT_ENOUGH_MEMORY", "{err}");
+        let roomy = FitOptions { memory_limit: Some(solver_memory(design)), ..FitOptions::default() };
+        let mut fit = StreamingFit::new(roomy, None, 1).unwrap();
+        fit.begin_source("wide.csv");
+        fit.push(format!("{row}\n").as_bytes()).unwrap();
     }
 }
