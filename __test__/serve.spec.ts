@@ -5,7 +5,9 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { makeMlTree, runCli, type MlTree } from './helpers/ml-tree';
 import { startServer, type RunningServer } from './helpers/server';
 
@@ -289,4 +291,18 @@ test('serve without a model, or with a corrupt one, fails at startup', async (t)
   const invalid = await runCli(['serve'], { root: corrupt.root });
   t.is(invalid.code, 2);
   t.regex(invalid.stderr, /MODEL_INVALID/);
+});
+
+test('SIGTERM closes idle keep-alive connections at once and exits 0', async (t) => {
+  const own = await startServer(tree.root);
+  const port = Number(new URL(own.url).port);
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 2\r\n\r\n10');
+  await once(socket, 'data');
+  const closed = once(socket, 'close');
+  const sent = Date.now();
+  t.is(await own.stop(), 0);
+  await closed;
+  t.true(Date.now() - sent < 2_000, `took ${Date.now() - sent} ms with an idle keep-alive connection open`);
 });
