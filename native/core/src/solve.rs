@@ -288,14 +288,11 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
             }
         })
         .collect();
-    let singular = svd::singular_values(&scaled, rank, rank);
+    let (largest, smallest) = svd::extreme_singular_values(&scaled, rank, rank);
     crate::cancel::check()?;
-    let kappa = match (singular.first(), singular.last()) {
-        (Some(&max), Some(&min)) if min > 0.0 => max / min,
-        _ => f64::INFINITY,
-    };
+    let kappa = if smallest > 0.0 { largest / smallest } else { f64::INFINITY };
     let scaled_solution = kept.iter().enumerate().map(|(a, &j)| (norms[j] * solution[a].to_f64()).powi(2)).sum::<f64>().sqrt();
-    let rho = if fitted_rss == 0.0 { 0.0 } else { fitted_rss.sqrt() / (singular.first().copied().unwrap_or(0.0) * scaled_solution) };
+    let rho = if fitted_rss == 0.0 { 0.0 } else { fitted_rss.sqrt() / (largest * scaled_solution) };
     // √r rather than the worst-case r: rounding errors of r reflections add
     // like a random walk (Higham, ch. 19), and the bound is otherwise far too
     // pessimistic to keep well-conditioned data on the one-pass path.
