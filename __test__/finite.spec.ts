@@ -93,7 +93,7 @@ test('serving refuses duplicate header names and predictions that overflow, with
 });
 
 test('SIGTERM during a long solve ends the job within seconds, with TERMINATED written and no model', async (t) => {
-  // 900 rows x 800 features: a solve of a minute or more on two cores.
+  // 900 rows x 800 features: an extended-precision solve of many seconds on two cores.
   let seed = 3;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % 101;
   const rows: string[] = [];
