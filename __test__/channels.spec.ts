@@ -135,6 +135,22 @@ test('a gzip file is decompressed whatever its name', async (t) => {
   t.is((await readAll(file)).bytes.toString(), text);
 });
 
+test('the stored position is reported after each chunk: bytes of a plain file, compressed bytes of a gzip file', async (t) => {
+  const dir = await tempDir(t, 'linear-read-');
+  // Random hex does not compress much, so the gzip file is read in several chunks.
+  const text = Array.from({ length: 20 }, () => randomBytes(16 * 1024).toString('hex')).join('\n');
+  for (const [name, bytes] of [['plain.csv', Buffer.from(text)], ['packed.csv.gz', gzipSync(text)]] as const) {
+    const file = path.join(dir, name);
+    await writeFile(file, bytes);
+    const positions: number[] = [];
+    for await (const chunk of readFileChunks(file, { chunkSize: 64 * 1024, onStored: (n) => positions.push(n) })) t.true(chunk.length > 0);
+    t.true(positions.length >= 3, `${name}: ${positions.join(', ')}`);
+    t.true(positions.every((p, i) => i === 0 || p >= positions[i - 1]), `${name}: ${positions.join(', ')}`);
+    t.true(positions[0] < bytes.length, `${name}: the first chunk reports part of the file`);
+    t.is(positions.at(-1), bytes.length, name);
+  }
+});
+
 test('a multi-member gzip file decompresses to all members in order', async (t) => {
   const dir = await tempDir(t, 'linear-read-');
   const file = path.join(dir, 'data.csv.gz');

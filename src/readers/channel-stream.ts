@@ -3,7 +3,7 @@
  * scorer), one chunk at a time: the next chunk is read while the native core
  * works on the current one, and memory stays flat whatever the file size.
  */
-import { open } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ByteSink, SourceSummary } from '../native';
 import type { Progress } from '../report/progress';
@@ -29,28 +29,26 @@ export interface StreamOptions {
 export async function streamFiles(files: string[], sink: ByteSink, options: StreamOptions): Promise<FileSummary[]> {
   const { progress } = options;
   const stored = progress ? await Promise.all(files.map(storedSize)) : [];
-  const total = stored.every((s) => s !== undefined) ? stored.reduce((sum: number, s) => sum + (s?.size ?? 0), 0) : undefined;
+  const total = stored.every((s) => s !== undefined) ? stored.reduce((sum: number, s) => sum + (s ?? 0), 0) : undefined;
   progress?.begin(total);
   const summaries: FileSummary[] = [];
-  // position: stored bytes consumed (a gzip file counts when it ends); bytes: what the parser got.
+  // position: stored bytes consumed (compressed bytes for gzip); bytes: what the parser got.
   let position = 0;
   let bytes = 0;
   let rows = 0;
-  let inexact = false;
-  const state = () => ({ position, bytes, rows: options.rows?.() ?? rows, inexact });
+  const state = () => ({ position, bytes, rows: options.rows?.() ?? rows });
   try {
     for (const [index, file] of files.entries()) {
       const displayName = path.relative(options.root, file) || file;
       const before = position;
+      const onStored = (read: number) => {
+        position = before + read;
+      };
       sink.beginSource(displayName);
-      for await (const chunk of readFileChunks(file, { signal: options.signal, displayName })) {
+      for await (const chunk of readFileChunks(file, { signal: options.signal, displayName, onStored })) {
         await sink.push(chunk);
         bytes += chunk.length;
-        if (progress) {
-          if (stored[index]?.gzip) inexact = true;
-          else position += chunk.length;
-          progress.update(state());
-        }
+        progress?.update(state());
         if (options.keepGoing && !options.keepGoing()) {
           progress?.end({ position, bytes, rows });
           return summaries;
@@ -58,8 +56,7 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
       }
       const summary = sink.endSource();
       rows += summary.rows;
-      position = before + (stored[index]?.size ?? position - before);
-      inexact = false;
+      position = before + (stored[index] ?? position - before);
       summaries.push({ ...summary, file, displayName });
     }
   } catch (err) {
@@ -70,23 +67,10 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
   return summaries;
 }
 
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-
-/**
- * A file's stored size, and whether it is gzip (read in place of the compressed
- * position, which the reader does not expose); undefined when it cannot be
- * opened, which the read then reports properly.
- */
-async function storedSize(file: string): Promise<{ size: number; gzip: boolean } | undefined> {
+/** A file's stored size; undefined when it cannot be read, which the read then reports properly. */
+async function storedSize(file: string): Promise<number | undefined> {
   try {
-    const handle = await open(file, 'r');
-    try {
-      const head = Buffer.alloc(GZIP_MAGIC.length);
-      await handle.read(head, 0, head.length, 0);
-      return { size: (await handle.stat()).size, gzip: head.equals(GZIP_MAGIC) };
-    } finally {
-      await handle.close();
-    }
+    return (await stat(file)).size;
   } catch {
     return undefined;
   }

@@ -13,6 +13,8 @@ export interface ReadFileChunksOptions {
   chunkSize?: number;
   /** How messages name the file, e.g. relative to the ml root; defaults to the path. */
   displayName?: string;
+  /** After each chunk: bytes of the file read so far as stored (compressed bytes for gzip), for progress. */
+  onStored?: (bytes: number) => void;
 }
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -28,14 +30,19 @@ export async function* readFileChunks(file: string, opts: ReadFileChunksOptions 
   const name = opts.displayName ?? file;
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const opened = await openBytes(file, name, chunkSize);
-  if ('handle' in opened) yield* readPlain(opened.handle, name, chunkSize, opts.signal);
-  else yield* readGzip(opened.stream, name, opts.signal);
+  const onStored = opts.onStored ?? (() => undefined);
+  if ('handle' in opened) yield* readPlain(opened.handle, name, chunkSize, opts.signal, onStored);
+  else yield* readGzip(opened, name, opts.signal, onStored);
 }
 
-async function* readGzip(stream: Readable, name: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+async function* readGzip(opened: Gzipped, name: string, signal: AbortSignal | undefined, onStored: (bytes: number) => void): AsyncGenerator<Buffer> {
+  const { stream } = opened;
   if (signal !== undefined) addAbortSignal(signal, stream);
   try {
-    for await (const chunk of stream) yield chunk as Buffer;
+    for await (const chunk of stream) {
+      onStored(opened.storedBytes());
+      yield chunk as Buffer;
+    }
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     if (isZlibError(err)) {
@@ -59,7 +66,13 @@ async function* readGzip(stream: Readable, name: string, signal?: AbortSignal): 
 }
 
 /** Two buffers in turn: one with the chunk the caller holds, one being filled. */
-async function* readPlain(handle: FileHandle, name: string, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+async function* readPlain(
+  handle: FileHandle,
+  name: string,
+  chunkSize: number,
+  signal: AbortSignal | undefined,
+  onStored: (bytes: number) => void,
+): AsyncGenerator<Buffer> {
   const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
   let position = 0;
   let turn = 0;
@@ -75,6 +88,7 @@ async function* readPlain(handle: FileHandle, name: string, chunkSize: number, s
       const filled = buffers[turn].subarray(0, bytesRead);
       turn = 1 - turn;
       pending = handle.read(buffers[turn], 0, chunkSize, position);
+      onStored(position);
       yield filled;
     }
   } finally {
@@ -87,7 +101,13 @@ async function* readPlain(handle: FileHandle, name: string, chunkSize: number, s
  * Opens the file once and reads its magic bytes in place: a plain file is read
  * through its handle, a gzip file is streamed from byte 0 through gunzip.
  */
-async function openBytes(file: string, name: string, chunkSize: number): Promise<{ handle: FileHandle } | { stream: Readable }> {
+/** A gzip file being inflated, and how far into the compressed bytes its reader is. */
+interface Gzipped {
+  stream: Readable;
+  storedBytes: () => number;
+}
+
+async function openBytes(file: string, name: string, chunkSize: number): Promise<{ handle: FileHandle } | Gzipped> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -102,7 +122,7 @@ async function openBytes(file: string, name: string, chunkSize: number): Promise
     const source = handle.createReadStream({ start: 0, highWaterMark: chunkSize });
     // The callback has nothing to add: pipeline destroys the gunzip stream with any
     // read or inflate error, and the loop in readFileChunks sees it there.
-    return { stream: pipeline(source, createGunzip({ chunkSize }), () => {}) };
+    return { stream: pipeline(source, createGunzip({ chunkSize }), () => {}), storedBytes: () => source.bytesRead };
   } catch (err) {
     await handle.close();
     throw unreadable(name, err);

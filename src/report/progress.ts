@@ -42,11 +42,6 @@ export interface ProgressState {
   bytes: number;
   /** Data rows so far, when the sink counts them as it goes. */
   rows?: number;
-  /**
-   * `position` only counts finished files: the current one is gzip and its
-   * compressed position is not known. No percentage beyond that, no ETA.
-   */
-  inexact?: boolean;
 }
 
 /** The interval from the environment, or the default; a malformed value is a configuration error. */
@@ -151,11 +146,6 @@ export class Progress {
     const rows = state.rows === undefined ? [] : [`${state.rows} rows`];
     if (this.total === undefined) return [`${formatMb(state.bytes)} read`, ...rows, rate].join(', ');
     const percent = Math.min(100, Math.floor((100 * state.position) / this.total));
-    if (state.inexact) {
-      // Inside a file whose stored position is unknown: only finished files count.
-      const done = `${formatMb(state.position)} of ${formatMb(this.total)} stored in finished files (${percent}%)`;
-      return [`${formatMb(state.bytes)} read`, done, ...rows, rate].join(', ');
-    }
     const parts = [`${formatMb(state.position)} of ${formatMb(this.total)} (${percent}%)`];
     if (state.bytes !== state.position) parts.push(`${formatMb(state.bytes)} decompressed`);
     parts.push(...rows, rate);
