@@ -130,3 +130,11 @@ test('a solver that would not fit in memory is refused before it is allocated, w
   t.is(err?.code, 'NOT_ENOUGH_MEMORY');
   t.regex(err?.message ?? '', /^1000 features need about 0\.14 GB for the exact solver .* but 0\.05 GB are available; use an instance type with more memory/);
 });
+
+test('a scored channel whose mse would overflow fails training with NON_FINITE_RESULT naming it, and writes no model', async (t) => {
+  const tree = await makeMlTree({ channels: { train: { 'd.csv': csv([1, 1]) }, validation: { 'v.csv': 'y,a,b\n1e200,1,2\n-1e200,2,3\n' } } }, t);
+  const result = await runCli(['train'], { root: tree.root });
+  t.is(result.code, 2, result.stderr);
+  t.regex(readFileSync(tree.failureFile, 'utf8'), /^NON_FINITE_RESULT: the mse of the rows scored up to validation\/v\.csv is beyond the range of float64/);
+  t.false(existsSync(tree.modelFile));
+});

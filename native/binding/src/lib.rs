@@ -433,7 +433,7 @@ impl Scorer {
     /// Metrics over the labelled rows so far, null without labels.
     #[napi]
     pub fn metrics(&self) -> Result<Option<BindingScoreMetrics>> {
-        Ok(lock(&self.inner)?.metrics().map(Into::into))
+        Ok(lock(&self.inner)?.metrics().map_err(to_napi)?.map(Into::into))
     }
 }
 

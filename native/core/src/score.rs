@@ -132,20 +132,29 @@ impl Scorer {
     }
 
     /// Metrics over every labelled row so far (`None` without labels).
-    pub fn metrics(&self) -> Option<ScoreMetrics> {
+    /// A metric beyond float64 (squared residuals of labels near 1e155) is
+    /// refused rather than reported as infinity. R² is NaN for a constant label.
+    pub fn metrics(&self) -> Result<Option<ScoreMetrics>, CoreError> {
         if self.n == 0 {
-            return None;
+            return Ok(None);
         }
         let n = self.n as f64;
         let mse = self.squared.to_f64() / n;
+        let mae = self.absolute.to_f64() / n;
+        if !mse.is_finite() || !mae.is_finite() {
+            return Err(CoreError::NonFiniteResult(format!(
+                "the mse of the rows scored up to {} is beyond the range of float64 numbers; rescale the label toward units near 1",
+                self.source
+            )));
+        }
         let total = (self.label_squares - self.label_sum * self.label_sum / Dd::from(n)).to_f64();
-        Some(ScoreMetrics {
+        Ok(Some(ScoreMetrics {
             n: self.n,
             mse,
             rmse: mse.sqrt(),
-            mae: self.absolute.to_f64() / n,
-            r_squared: if total > 0.0 { 1.0 - self.squared.to_f64() / total } else { f64::NAN },
-        })
+            mae,
+            r_squared: if total > 0.0 && total.is_finite() { 1.0 - self.squared.to_f64() / total } else { f64::NAN },
+        }))
     }
 }
 
@@ -167,7 +176,7 @@ mod tests {
         let (rest, _) = scorer.end_source().unwrap();
         assert!(rest.is_empty());
         assert_eq!(scorer.labelled(), Some(true));
-        let m = scorer.metrics().unwrap();
+        let m = scorer.metrics().unwrap().unwrap();
         assert_eq!((m.n, m.mse, m.mae, m.r_squared), (2, 0.0, 0.0, 1.0));
     }
 
@@ -178,7 +187,7 @@ mod tests {
         assert_eq!(scorer.push(b"10.0,0").unwrap(), Vec::<f64>::new());
         assert_eq!(scorer.end_source().unwrap().0, vec![31.0]);
         assert_eq!(scorer.labelled(), Some(false));
-        assert_eq!(scorer.metrics(), None);
+        assert_eq!(scorer.metrics().unwrap(), None);
     }
 
     #[test]
@@ -186,7 +195,7 @@ mod tests {
         let mut scorer = scorer();
         scorer.begin_source("test.csv");
         assert_eq!(scorer.push(b"y,z,x\n33,4,10\n").unwrap(), vec![33.0]);
-        assert_eq!(scorer.metrics().unwrap().mse, 0.0);
+        assert_eq!(scorer.metrics().unwrap().unwrap().mse, 0.0);
         let mut scorer = self::scorer();
         scorer.begin_source("test.csv");
         assert_eq!(scorer.push(b"z,x\n4,10\n").unwrap(), vec![33.0]);
@@ -202,5 +211,15 @@ mod tests {
         let err = scorer.push(b"1,2\n1e308,0\n").unwrap_err();
         assert_eq!(err.code(), "NON_FINITE_PREDICTION");
         assert!(err.to_string().starts_with("test.csv, data row 2: the prediction is beyond"), "{err}");
+    }
+
+    #[test]
+    fn metrics_beyond_float64_are_refused() {
+        let mut scorer = scorer();
+        scorer.begin_source("valid.csv");
+        scorer.push(b"1e200,0,0\n-1e200,1,1\n").unwrap();
+        let err = scorer.metrics().unwrap_err();
+        assert_eq!(err.code(), "NON_FINITE_RESULT");
+        assert!(err.to_string().contains("valid.csv"), "{err}");
     }
 }
