@@ -306,3 +306,23 @@ test('SIGTERM closes idle keep-alive connections at once and exits 0', async (t)
   await closed;
   t.true(Date.now() - sent < 2_000, `took ${Date.now() - sent} ms with an idle keep-alive connection open`);
 });
+
+test('SIGTERM during a request on a keep-alive connection: the request is answered, then the process exits 0 at once', async (t) => {
+  const own = await startServer(tree.root);
+  const port = Number(new URL(own.url).port);
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  // The body arrives in two parts: SIGTERM comes between them.
+  socket.write('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 4\r\n\r\n60,');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  own.child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const answer = once(socket, 'data');
+  const closed = once(socket, 'close');
+  socket.write('2');
+  t.regex(String((await answer)[0]), /^HTTP\/1\.1 200 /);
+  const sent = Date.now();
+  t.is(await own.stop(), 0);
+  await closed;
+  t.true(Date.now() - sent < 2_000, `exited ${Date.now() - sent} ms after the answer`);
+});

@@ -37,7 +37,7 @@ for (const features of WIDTHS) {
   register(`${features} features match numpy lstsq${skipped}`, async (t) => {
     // The widest take minutes on two cores today (the extended pass; wide-data speed is its own work).
     t.timeout(1_800_000);
-    // Twice as many rows as features keeps κ small (about 6), so wide data takes the one-pass path.
+    // Twice as many rows as features keeps the data well conditioned (κ about 60 with the intercept column).
     const rows = features > 512 ? 2 * features : features + 300;
     const tree = await makeMlTree({ channels: { train: { 'wide.csv': wideCsv(features, rows, features) } } }, t);
     const trained = await runCli(['train'], { root: tree.root, timeoutMs: 1_790_000 });

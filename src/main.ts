@@ -75,7 +75,9 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
   const controller = new AbortController();
   const terminated = new LinearError(
     ErrorCode.TERMINATED,
-    `stopped by SIGTERM (StopTrainingJob, the maximum runtime or docker stop) before finishing${policy.writesFailure ? '; no model was written' : ''}`,
+    policy.writesFailure
+      ? 'stopped by SIGTERM (StopTrainingJob, the maximum runtime or docker stop) before finishing; no model was written'
+      : 'stopped by SIGTERM before finishing',
   );
   const fail = async (err: LinearError) => {
     log(`error ${failureLine(err)}`);
@@ -83,12 +85,13 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
     if (policy.writesFailure) await writeFailure(paths, err);
     process.exitCode = err.exitCode;
   };
+  let grace: NodeJS.Timeout | undefined;
   const onSigterm = () => {
     if (controller.signal.aborted) return;
     log('SIGTERM received; stopping');
     if (policy.cancelsNativeWork) cancelNativeWork();
     controller.abort(terminated);
-    setTimeout(() => {
+    grace = setTimeout(() => {
       void fail(terminated).finally(() => process.exit(ExitCode.TERMINATED));
     }, policy.graceMs).unref();
   };
@@ -100,7 +103,8 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
   } catch (err) {
     await fail(controller.signal.aborted ? terminated : toLinearError(err));
   } finally {
-    process.off('SIGTERM', onSigterm);
+    // The handler stays: a SIGTERM between here and the process's exit must not kill it by default action.
+    clearTimeout(grace);
   }
 }
 

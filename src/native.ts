@@ -88,6 +88,11 @@ export function parseModel(bytes: Uint8Array, source: string): NativeModel {
   return guardedSync(() => native().Model.parse(bytes, source));
 }
 
+/** A model's file text, verified to load back as the same model. */
+export function modelText(model: NativeModel): string {
+  return guardedSync(() => model.toJson());
+}
+
 /** Exact least squares on in-memory data (`x` row-major, `y.length` rows). */
 export function fit(x: Float64Array, y: Float64Array, features: number, options: FitOptions = {}): Promise<NativeFit> {
   return guarded(() => native().fit(x, y, features, options));

@@ -32,7 +32,8 @@ export async function startServer(root: string, env: NodeJS.ProcessEnv = {}): Pr
     child,
     logs: () => logs,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      // One SIGTERM only: a second one could land while the process is exiting and kill it by default action.
+      if (child.exitCode === null && !child.killed) child.kill('SIGTERM');
       return (await exited)[0];
     },
   };

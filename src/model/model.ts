@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
-import { parseModel, type NativeModel } from '../native';
+import { modelText, parseModel, type NativeModel } from '../native';
 import type { ModelDocument } from './document';
 
 export type { ModelDocument, PerParameter } from './document';
@@ -25,7 +25,7 @@ export interface Model {
 
 /** A model the core built (Trainer.model) or parsed; its text is verified to load back. */
 export function modelOf(native: NativeModel): Model {
-  const text = native.toJson();
+  const text = modelText(native);
   return { native, document: JSON.parse(text) as ModelDocument, text };
 }
 
@@ -43,7 +43,14 @@ export async function writeModel(paths: MlPaths, model: Model): Promise<void> {
     for (const name of await fs.readdir(paths.modelDir)) {
       if (name.startsWith(TEMP_PREFIX) && name.endsWith('.tmp')) await fs.rm(path.join(paths.modelDir, name), { force: true });
     }
-    await fs.writeFile(temp, model.text);
+    // Flushed before the rename, so even a power loss leaves the old model or the whole new one.
+    const file = await fs.open(temp, 'w');
+    try {
+      await file.writeFile(model.text);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await fs.rename(temp, paths.modelFile);
   } catch (err) {
     await fs.rm(temp, { force: true }).catch(() => undefined);

@@ -97,15 +97,16 @@ async function* readPlain(
   }
 }
 
-/**
- * Opens the file once and reads its magic bytes in place: a plain file is read
- * through its handle, a gzip file is streamed from byte 0 through gunzip.
- */
 /** A gzip file being inflated, and how far into the compressed bytes its reader is. */
 interface Gzipped {
   stream: Readable;
   storedBytes: () => number;
 }
+
+/**
+ * Opens the file once and reads its magic bytes in place: a plain file is read
+ * through its handle, a gzip file is streamed from byte 0 through gunzip.
+ */
 
 async function openBytes(file: string, name: string, chunkSize: number): Promise<{ handle: FileHandle } | Gzipped> {
   let handle: FileHandle;

@@ -2,7 +2,7 @@
  * One Node process, many keep-alive connections. On abort (SIGTERM) it stops
  * accepting, lets in-flight requests finish, then resolves.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServingSettings } from '../contract/serving-env';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
@@ -32,6 +32,7 @@ export async function serve(
   host: string = DEFAULT_HOST,
 ): Promise<Serving> {
   const app = createApp({ predictor, settings, log });
+  const inFlight = new Set<ServerResponse>();
   const server = createServer(
     {
       keepAliveTimeout: KEEP_ALIVE_MS,
@@ -41,6 +42,13 @@ export async function serve(
       connectionsCheckingInterval: Math.min(1_000, settings.timeoutMs),
     },
     (req, res) => {
+      inFlight.add(res);
+      res.once('close', () => {
+        inFlight.delete(res);
+        // Draining: the connection this answer leaves idle closes now, not after the keep-alive timeout.
+        if (signal.aborted) setImmediate(() => server.closeIdleConnections());
+      });
+      if (signal.aborted) res.shouldKeepAlive = false;
       void app(req, res);
     },
   );
@@ -53,7 +61,10 @@ export async function serve(
     server.listen(settings.port, host, resolve);
   });
   const closed = new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
+    const stop = () => {
+      for (const res of inFlight) res.shouldKeepAlive = false;
+      server.close(() => resolve());
+    };
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
   });

@@ -32,8 +32,9 @@ pub struct SourceSummary {
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
 
 /// Most columns (label included) a training row may have: the exact fit keeps
-/// several square factors of this width in memory (about 100·k² bytes at the
-/// peak, 1.7 GB at this limit), so wider data is refused before any is kept.
+/// several square factors of this width in memory (`fit::solver_memory`:
+/// 136·k² bytes, 2.3 GB at this limit), so wider data is refused before any
+/// is kept; narrower data is checked against the container's memory.
 pub const MAX_COLUMNS: usize = 4096;
 
 /// Longest line carried between chunks. Rows of [`MAX_COLUMNS`] numbers fit
@@ -100,6 +101,11 @@ impl CsvReader {
     /// Where the first data row was (the one that fixed the width).
     pub fn first_data_line(&self) -> Option<&Location> {
         self.first_data_line.as_ref()
+    }
+
+    /// Whether the current source began with a header row.
+    pub fn source_has_header(&self) -> bool {
+        self.summary.had_header
     }
 
     /// Names from the first header row seen, if any.
@@ -724,7 +730,6 @@ fn is_header(line: &[u8]) -> bool {
     !cells(line).any(|c| is_number(unquote(trim(c))))
 }
 
-/// The names of a header row (see [`is_header`]); blank names become `column<i>`.
 /// What a first line that cannot be UTF-8 CSV is: UTF-16 text (its byte-order
 /// mark, or the NULs between ASCII letters) or binary data.
 fn foreign_encoding(line: &[u8]) -> Option<&'static str> {
@@ -739,6 +744,7 @@ fn foreign_encoding(line: &[u8]) -> Option<&'static str> {
     Some(if nuls * 3 >= line.len() { "UTF-16 text" } else { "binary data" })
 }
 
+/// The names of a header row (see [`is_header`]); blank names become `column<i>`.
 fn header_names(line: &[u8]) -> Vec<String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     cells(line)

@@ -28,16 +28,17 @@ const REFINE_MAX_STEPS: usize = 4;
 /// better road (no R⁻¹ stored, or refinement would converge too slowly).
 fn refinement_steps(fit: &Fit) -> Option<usize> {
     let contraction = fit.refinement_contraction;
-    if fit.inference.is_none() || contraction > REFINE_CONTRACTION {
+    // Written so that NaN contraction or an infinite error estimate also refactor.
+    let converges = contraction <= REFINE_CONTRACTION && fit.estimated_error.is_finite();
+    if fit.inference.is_none() || !converges {
         return None;
     }
     let mut error = fit.estimated_error;
-    let mut steps = 1;
-    while error > ERROR_TARGET * 1e-3 {
+    (1..=REFINE_MAX_STEPS).find(|_| {
+        let done = error <= ERROR_TARGET * 1e-3;
         error *= contraction;
-        steps += 1;
-    }
-    (steps <= REFINE_MAX_STEPS).then_some(steps)
+        done
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -318,9 +319,9 @@ impl StreamingFit {
         if self.design.is_none() {
             let width = self.reader.width().expect("rows imply a width");
             let design = Design { features: width - 1, fit_intercept: self.options.fit_intercept };
-            if design.parameters() == 0 {
+            if design.features == 0 {
                 return Err(CoreError::InvalidArgument(
-                    "rows have only a label column and fit_intercept is false: there is nothing to fit; add feature columns after the label".into(),
+                    "rows have only a label column: there is nothing to fit; add feature columns after the label".into(),
                 ));
             }
             self.options.check_memory(design)?;
@@ -367,10 +368,11 @@ impl StreamingFit {
         };
         let factor = double.finish();
         let design = factor.design;
-        let fit = solve(&factor, l2, Precision::Double)?;
+        // Data kept in memory always gets the extended pass: no f64 solve to throw away.
         if let Some(raw) = self.retained.take() {
             return fit_extended(design, l2, factor.shift, &raw, self.threads).map(Some);
         }
+        let fit = solve(&factor, l2, Precision::Double)?;
         if accepts_double(&fit) && !self.options.extended {
             return Ok(Some(fit));
         }
@@ -526,5 +528,24 @@ mod tests {
         let mut fit = StreamingFit::new(roomy, None, 1).unwrap();
         fit.begin_source("wide.csv");
         fit.push(format!("{row}\n").as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn a_zero_solution_with_residuals_is_fitted_not_looped_on() {
+        // No intercept, x alternating ±1, y all ones: the solution is exactly 0
+        // and the error estimate infinite; beyond what is kept in memory.
+        let n = 600_000;
+        let x: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let y = vec![1.0; n];
+        let fit = fit_arrays(&x, &y, 1, FitOptions { fit_intercept: false, ..FitOptions::default() }, 2).unwrap();
+        assert_eq!(fit.coefficients, vec![0.0]);
+    }
+
+    #[test]
+    fn rows_of_only_a_label_are_refused() {
+        let mut fit = StreamingFit::new(FitOptions::default(), None, 1).unwrap();
+        fit.begin_source("labels.csv");
+        let err = fit.push(b"1\n2\n3\n").unwrap_err();
+        assert!(err.to_string().contains("only a label column"), "{err}");
     }
 }

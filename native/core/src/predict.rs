@@ -121,7 +121,8 @@ impl Predictor {
                         out.push(b'"');
                         out.extend_from_slice(name.as_bytes());
                         out.extend_from_slice(b"\":");
-                        push_json_number(&mut out, &mut numbers, *value);
+                        // Finite: non-finite values were refused above.
+                        out.extend_from_slice(numbers.format(*value).as_bytes());
                     }
                     out.push(b'}');
                     if invocation.response == ResponseFormat::JsonLines {
@@ -377,14 +378,6 @@ impl Predictor {
             }
         }
         Ok(())
-    }
-}
-
-fn push_json_number(out: &mut Vec<u8>, numbers: &mut ryu_js::Buffer, value: f64) {
-    if value.is_finite() {
-        out.extend_from_slice(numbers.format(value).as_bytes());
-    } else {
-        out.extend_from_slice(b"null");
     }
 }
 

@@ -22,7 +22,9 @@ pub struct Scorer {
     model: Arc<Model>,
     reader: CsvReader,
     rows: Vec<f64>,
-    /// For each model feature, its column among a header's features; `None` until a header was seen.
+    /// For each model feature, its column among the current source's header
+    /// features; `None` until that source's header was read, and for a source
+    /// without one (its columns are in the model's order).
     order: Option<Vec<usize>>,
     features: Vec<f64>,
     source: String,
@@ -65,6 +67,7 @@ impl Scorer {
         self.reader.begin_source(name);
         self.source = name.to_string();
         self.source_rows = 0;
+        self.order = None;
     }
 
     /// Predictions for every complete row in `bytes`.
@@ -86,7 +89,7 @@ impl Scorer {
         if self.order.is_some() {
             return Ok(());
         }
-        let Some(header) = self.reader.header() else {
+        let Some(header) = self.reader.header().filter(|_| self.reader.source_has_header()) else {
             return Ok(());
         };
         let names = &self.model.feature_names;
@@ -221,5 +224,17 @@ mod tests {
         let err = scorer.metrics().unwrap_err();
         assert_eq!(err.code(), "NON_FINITE_RESULT");
         assert!(err.to_string().contains("valid.csv"), "{err}");
+    }
+
+    #[test]
+    fn a_header_orders_only_its_own_file() {
+        let mut scorer = scorer();
+        let mut predictions = Vec::new();
+        for (name, bytes) in [("0.csv", &b"10,0\n"[..]), ("1.csv", b"z,x\n0,10\n"), ("2.csv", b"10,0\n")] {
+            scorer.begin_source(name);
+            predictions.extend(scorer.push(bytes).unwrap());
+            predictions.extend(scorer.end_source().unwrap().0);
+        }
+        assert_eq!(predictions, vec![31.0, 31.0, 31.0]);
     }
 }

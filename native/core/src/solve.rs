@@ -317,6 +317,14 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     let df_resid = nf - rank as f64;
     let df_model = (rank - lead) as f64;
     let mse = rss / nf;
+    // The label's units squared can leave float64 below as well as above: a
+    // positive mse (or σ²) that rounds to 0 would give zero-width intervals.
+    let scaled_mse = scaled_rss / nf;
+    if scaled_mse > 0.0 && (mse == 0.0 || label_units_squared(scaled_mse / df_resid.max(1.0)) == 0.0) {
+        return Err(CoreError::NonFiniteResult(
+            "the fit's mse is below the range of float64 numbers (the label's units squared underflow); rescale the label toward units near 1".into(),
+        ));
+    }
     let r_squared = if scaled_tss > 0.0 { 1.0 - scaled_rss / scaled_tss } else { f64::NAN };
     let adj_r_squared = if df_resid > 0.0 { 1.0 - (1.0 - r_squared) * (nf - lead as f64) / df_resid } else { f64::NAN };
     let features = design.features;

@@ -92,6 +92,10 @@ impl<T: Scalar> Triangle<T> {
             return;
         }
         for j in 0..k {
+            // A merge of wide factors takes seconds: a stopped job leaves it (solve refuses the result).
+            if crate::cancel::requested() {
+                return;
+            }
             let (head, tail) = block.split_at_mut((j + 1) * rows);
             let v = &mut head[j * rows..];
             let sigma = dot(v, v);
