@@ -134,6 +134,11 @@ export function catalogueTable(): string {
   return ['| code | kind | exit (train, test) | HTTP (serve) | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
+/** The start of a user's value (a header, a hyperparameter) for a message: at most `length` characters. */
+export function clip(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 3)}...`;
+}
+
 /** SageMaker keeps only the first 1024 characters of output/failure as FailureReason. */
 const MAX_FAILURE_LINE = 1000;
 

@@ -146,13 +146,6 @@ export class Trainer implements ByteSink {
     return guardedSync(() => this.native.featureNames);
   }
 
-  get labelName(): string {
-    return guardedSync(() => this.native.labelName);
-  }
-
-  get hasHeader(): boolean {
-    return guardedSync(() => this.native.hasHeader);
-  }
 }
 
 /** Streams CSV rows through a model: predictions, and metrics when labelled. */

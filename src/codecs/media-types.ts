@@ -3,7 +3,7 @@
  * native core should use, and the request's options carried in media-type
  * parameters (label_size, intervals) or SageMaker's custom attributes.
  */
-import { LinearError } from '../errors';
+import { LinearError, clip } from '../errors';
 
 export type Format = 'csv' | 'json' | 'jsonlines';
 
@@ -71,7 +71,7 @@ const UNREADABLE_CHARSET = /^(utf-?(16|32|7)|ucs-?[24]|unicode)/;
 export function checkCharset(mediaType: MediaType, subject: string): void {
   const charset = mediaType.params.get('charset');
   if (charset !== undefined && UNREADABLE_CHARSET.test(charset.toLowerCase())) {
-    throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `${subject} is charset=${clip(charset)}, which is not read; send UTF-8 (or ASCII)`);
+    throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `${subject} is charset=${clipHeader(charset)}, which is not read; send UTF-8 (or ASCII)`);
   }
 }
 
@@ -83,7 +83,7 @@ export function bodyFormat(contentType: MediaType, body: Buffer): Format {
     const first = firstNonSpace(body);
     return first === 0x7b || first === 0x5b ? 'json' : 'csv';
   }
-  throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `Content-Type ${clip(contentType.type)} is not supported; send ${SUPPORTED}`);
+  throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `Content-Type ${clipHeader(contentType.type)} is not supported; send ${SUPPORTED}`);
 }
 
 /** Whether rows carry the label first: Linear Learner's label_size parameter (0 or 1). */
@@ -91,15 +91,15 @@ export function labelled(contentType: MediaType): boolean {
   const size = contentType.params.get('label_size');
   if (size === undefined || size === '0') return false;
   if (size === '1') return true;
-  throw new LinearError('INVALID_LABEL_SIZE', `label_size=${clip(size)} is not supported; use label_size=1 when the first column is the label, or leave it out`);
+  throw new LinearError('INVALID_LABEL_SIZE', `label_size=${clipHeader(size)} is not supported; use label_size=1 when the first column is the label, or leave it out`);
 }
 
 /** Header values are quoted in messages only this far. */
 const SHOWN = 100;
 
 /** The start of a header value, for messages and logs. */
-export function clip(text: string, length = SHOWN): string {
-  return text.length <= length ? text : `${text.slice(0, length - 3)}...`;
+export function clipHeader(text: string): string {
+  return clip(text, SHOWN);
 }
 
 export interface ResponseChoice {
@@ -141,7 +141,7 @@ function chooseResponse(accept: string, defaultAccept: string): ResponseChoice {
     if (offer.type === 'application/*') return { format: 'json', params: offer.params };
     if (offer.type === 'text/*') return { format: 'csv', params: offer.params };
   }
-  throw new LinearError('NOT_ACCEPTABLE', `Accept ${clip(accept)} has no type this server produces; accept one of ${SUPPORTED}`);
+  throw new LinearError('NOT_ACCEPTABLE', `Accept ${clipHeader(accept)} has no type this server produces; accept one of ${SUPPORTED}`);
 }
 
 /** `key=value` pairs from X-Amzn-SageMaker-Custom-Attributes (separated by , or ;). */
@@ -160,7 +160,7 @@ export function requestedIntervals(acceptParams: Map<string, string>, attributes
   if (raw === undefined) return undefined;
   const level = Number(raw);
   if (!(level > 0 && level < 1)) {
-    throw new LinearError('INVALID_INTERVALS', `intervals=${clip(raw)} must be a probability strictly between 0 and 1, e.g. intervals=0.95`);
+    throw new LinearError('INVALID_INTERVALS', `intervals=${clipHeader(raw)} must be a probability strictly between 0 and 1, e.g. intervals=0.95`);
   }
   return level;
 }

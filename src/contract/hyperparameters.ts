@@ -1,4 +1,4 @@
-import { ErrorCode, LinearError } from '../errors';
+import { ErrorCode, LinearError, clip } from '../errors';
 import { isJsonObject, readJsonConfig } from './config';
 import type { MlPaths } from './paths';
 
@@ -331,7 +331,7 @@ function unknownHyperparameter(key: string, listSupported: boolean): LinearError
     ...(listSupported ? [`supported: ${SUPPORTED_NAMES.join(', ')}`] : []),
   ];
   const detail = hints.length > 0 ? ` (${hints.join(' ')})` : '';
-  return new LinearError(ErrorCode.UNKNOWN_HYPERPARAMETER, `unknown hyperparameter '${clip(key)}'${detail}`);
+  return new LinearError(ErrorCode.UNKNOWN_HYPERPARAMETER, `unknown hyperparameter '${clipValue(key)}'${detail}`);
 }
 
 /** The known name the user most likely meant: same letters in another case, else a few typos away. */
@@ -391,16 +391,16 @@ function unsupported(message: string): LinearError {
 }
 
 function shown(value: Scalar): string {
-  return clip(String(value));
+  return clipValue(String(value));
 }
 
 /** Like `shown`, for a value that may not have been decoded (or be decodable) yet. */
 function shownRaw(raw: unknown): string {
   if (typeof raw === 'string') return shown(unwrapJsonString(raw));
-  return clip(JSON.stringify(raw) ?? String(raw));
+  return clipValue(JSON.stringify(raw) ?? String(raw));
 }
 
 /** Values may be up to 2500 characters; messages quote only their start. */
-function clip(text: string): string {
-  return text.length <= MAX_SHOWN_LENGTH ? text : `${text.slice(0, MAX_SHOWN_LENGTH - 3)}...`;
+function clipValue(text: string): string {
+  return clip(text, MAX_SHOWN_LENGTH);
 }

@@ -71,5 +71,6 @@ export async function loadModel(paths: MlPaths): Promise<Model> {
     throw new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${file}: ${systemErrorReason(err)}`);
   }
   const native = parseModel(bytes, file);
-  return { native, document: JSON.parse(bytes.toString('utf8')) as ModelDocument, text: bytes.toString('utf8') };
+  const text = bytes.toString('utf8');
+  return { native, document: JSON.parse(text) as ModelDocument, text };
 }

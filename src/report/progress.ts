@@ -60,6 +60,10 @@ export function formatMb(bytes: number): string {
   return `${mb.toFixed(mb < 10 ? 2 : 1)} MB`;
 }
 
+function throughput(bytes: number, seconds: number): string {
+  return `${(bytes / MB / Math.max(seconds, 1e-3)).toFixed(1)} MB/s`;
+}
+
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
@@ -126,7 +130,7 @@ export class Progress {
     const stored = state.position !== state.bytes && state.position > 0 ? ` (${formatMb(state.position)} stored)` : '';
     this.write(
       `${LOG_PREFIX} ${this.label}: read ${state.rows} rows, ${formatMb(state.bytes)}${stored} in ${seconds.toFixed(2)} s ` +
-        `(${(state.bytes / MB / Math.max(seconds, 1e-3)).toFixed(1)} MB/s)\n`,
+        `(${throughput(state.bytes, seconds)})\n`,
     );
   }
 
@@ -142,7 +146,7 @@ export class Progress {
   }
 
   private describe(state: ProgressState, seconds: number): string {
-    const rate = `${(state.bytes / MB / Math.max(seconds, 1e-3)).toFixed(1)} MB/s`;
+    const rate = throughput(state.bytes, seconds);
     const rows = state.rows === undefined ? [] : [`${state.rows} rows`];
     if (this.total === undefined) return [`${formatMb(state.bytes)} read`, ...rows, rate].join(', ');
     const percent = Math.min(100, Math.floor((100 * state.position) / this.total));

@@ -8,7 +8,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { MIME, bodyFormat, clip, customAttributes, labelled, parseMediaType, requestedIntervals, responseFormat } from '../codecs/media-types';
+import { MIME, bodyFormat, clipHeader, customAttributes, labelled, parseMediaType, requestedIntervals, responseFormat } from '../codecs/media-types';
 import type { ServingSettings } from '../contract/serving-env';
 import { ErrorCode, LinearError, toLinearError, type ErrorCodeName } from '../errors';
 import type { Predictor } from '../native';
@@ -61,7 +61,7 @@ function withoutBom(body: Buffer): Buffer {
 function checkContentEncoding(header: string | undefined): void {
   const encoding = (header ?? '').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
-    throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `Content-Encoding ${clip(encoding)} is not read; send the body uncompressed`);
+    throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `Content-Encoding ${clipHeader(encoding)} is not read; send the body uncompressed`);
   }
 }
 
@@ -93,7 +93,7 @@ export function createApp({ predictor, settings, log }: AppOptions) {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const target = req.url ?? '/';
-    const url = clip(target.split('?')[0]);
+    const url = clipHeader(target.split('?')[0]);
     try {
       if (target.length > MAX_URL_LENGTH) {
         throw new LinearError('URI_TOO_LONG', `the request target is ${target.length} characters, above ${MAX_URL_LENGTH}; this server answers GET /ping, POST /invocations and GET /execution-parameters`);
@@ -153,7 +153,7 @@ export function clientErrorHandler(log: (line: string) => void) {
     }
     const code = clientErrorCode(err.code);
     const message =
-      CLIENT_ERROR_MESSAGES[code] ?? `the request is not valid HTTP/1.1 (${clip(err.reason ?? err.code ?? err.message)}); check the request line, headers and body framing`;
+      CLIENT_ERROR_MESSAGES[code] ?? `the request is not valid HTTP/1.1 (${clipHeader(err.reason ?? err.code ?? err.message)}); check the request line, headers and body framing`;
     const status = new LinearError(code, message).status;
     log(`- - ${status} ${code}: ${message}`);
     const body = JSON.stringify({ code, message });

@@ -546,6 +546,11 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// The first position at or after `from` that is not a space or a tab.
+fn skip_blanks(line: &[u8], from: usize) -> usize {
+    from + line[from.min(line.len())..].iter().take_while(|&&b| b == b' ' || b == b'\t').count()
+}
+
 fn unquote(s: &[u8]) -> &[u8] {
     match s {
         [b'"', inner @ .., b'"'] => inner,
@@ -557,10 +562,7 @@ fn unquote(s: &[u8]) -> &[u8] {
 /// the line. A quoted cell runs to its closing quote (`""` inside is a quote),
 /// so it may hold commas; an unclosed quote ends at the next comma.
 fn cell_end(line: &[u8], start: usize) -> usize {
-    let mut i = start;
-    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
-        i += 1;
-    }
+    let mut i = skip_blanks(line, start);
     if line.get(i) == Some(&b'"') {
         let mut j = i + 1;
         loop {
@@ -658,9 +660,7 @@ fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellEr
     let mut pos = 0;
     let mut column = 0;
     loop {
-        while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
-            pos += 1;
-        }
+        pos = skip_blanks(line, pos);
         let start = pos;
         if column == width {
             return fail(out, CellError::Width { got: width + count_cells(&line[start..]) });
@@ -669,16 +669,12 @@ fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellEr
         let quoted = pos < len && line[pos] == b'"';
         if quoted {
             pos += 1;
-            while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
-                pos += 1;
-            }
+            pos = skip_blanks(line, pos);
         }
         match parse_number(&line[pos..]) {
             Some((value, used)) => {
                 pos += used;
-                while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
-                    pos += 1;
-                }
+                pos = skip_blanks(line, pos);
                 if quoted {
                     // A quoted number ends at its closing quote: `"1,5"` or `"1` is not a number.
                     if pos < len && line[pos] == b'"' {
@@ -687,9 +683,7 @@ fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellEr
                         return fail(out, CellError::NonNumeric { column, text: cell_text(line, start) });
                     }
                 }
-                while pos < len && (line[pos] == b' ' || line[pos] == b'\t') {
-                    pos += 1;
-                }
+                pos = skip_blanks(line, pos);
                 if pos < len && line[pos] != b',' {
                     return fail(out, CellError::NonNumeric { column, text: cell_text(line, start) });
                 }
