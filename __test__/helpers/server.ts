@@ -26,7 +26,8 @@ export async function startServer(root: string, env: NodeJS.ProcessEnv = {}): Pr
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening:\n${logs}`)));
   });
-  const exited = once(child, 'exit') as Promise<[number | null]>;
+  // 'close', not 'exit': by then everything the process wrote to stderr has been read.
+  const exited = once(child, 'close') as Promise<[number | null]>;
   return {
     url: `http://127.0.0.1:${port}`,
     child,
