@@ -44,8 +44,17 @@ pub(crate) fn reflector<T: Scalar>(x0: T, sigma: T, v: &mut [T]) -> Reflector<T>
     // beta takes the sign opposite to x0 so that x0 - beta never cancels.
     let beta = if x0.is_negative() { norm } else { -norm };
     let v0 = x0 - beta;
-    for x in v.iter_mut() {
-        *x = *x / v0;
+    // One reciprocal and a multiply per entry (LAPACK's dlarfg), dividing only
+    // where the reciprocal of a subnormal v0 would overflow.
+    let inverse = T::from_f64(1.0) / v0;
+    if inverse.to_f64().is_finite() {
+        for x in v.iter_mut() {
+            *x = *x * inverse;
+        }
+    } else {
+        for x in v.iter_mut() {
+            *x = *x / v0;
+        }
     }
     Reflector { beta, factor: (beta - x0) / beta }
 }
