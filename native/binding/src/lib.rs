@@ -305,8 +305,8 @@ impl Trainer {
     }
 
     #[napi]
-    pub fn start_second_pass(&self) -> Result<()> {
-        lock(&self.inner)?.start_second_pass().map_err(to_napi)
+    pub fn start_next_pass(&self) -> Result<()> {
+        lock(&self.inner)?.start_next_pass().map_err(to_napi)
     }
 
     #[napi(getter)]

@@ -7,12 +7,28 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Location {
     pub source: String,
+    /// What is counted: "line" (text), "record" (RecordIO), "row" (Parquet).
+    pub unit: &'static str,
     pub line: u64,
+}
+
+impl Location {
+    pub fn line(source: &str, line: u64) -> Self {
+        Location { source: source.to_string(), unit: "line", line }
+    }
+
+    pub fn record(source: &str, record: u64) -> Self {
+        Location { source: source.to_string(), unit: "record", line: record }
+    }
+
+    pub fn row(source: &str, row: u64) -> Self {
+        Location { source: source.to_string(), unit: "row", line: row }
+    }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} line {}", self.source, self.line)
+        write!(f, "{} {} {}", self.source, self.unit, self.line)
     }
 }
 
@@ -132,6 +148,20 @@ pub enum CoreError {
     ModelInvalid(String),
     /// A fit whose numbers are not all finite: refused, never written.
     NonFiniteResult(String),
+    /// A declared content type that contradicts a source's bytes, or a
+    /// channel whose sources are in different formats.
+    FormatMismatch {
+        source: String,
+        detail: String,
+    },
+    /// Data in a format (or a shape of it) that is not read: what and the fix.
+    UnsupportedFormat(String),
+    /// A record or line that cannot be decoded: bad framing, protobuf,
+    /// tensor or libsvm syntax. `detail` says what, and where in bytes when known.
+    Malformed {
+        at: Location,
+        detail: String,
+    },
     /// A broken invariant: a bug, not a problem with the input.
     Internal(String),
 }
@@ -178,6 +208,9 @@ pub const CODES: &[&str] = &[
     "TERMINATED",
     "MODEL_INVALID",
     "NON_FINITE_RESULT",
+    "CONTENT_TYPE_MISMATCH",
+    "UNSUPPORTED_CONTENT_TYPE",
+    "MALFORMED_RECORD",
     "INTERNAL_ERROR",
 ];
 
@@ -216,6 +249,9 @@ impl CoreError {
             CoreError::Terminated => "TERMINATED",
             CoreError::ModelInvalid(_) => "MODEL_INVALID",
             CoreError::NonFiniteResult(_) => "NON_FINITE_RESULT",
+            CoreError::FormatMismatch { .. } => "CONTENT_TYPE_MISMATCH",
+            CoreError::UnsupportedFormat(_) => "UNSUPPORTED_CONTENT_TYPE",
+            CoreError::Malformed { .. } => "MALFORMED_RECORD",
             CoreError::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -303,9 +339,12 @@ impl fmt::Display for CoreError {
                 *available as f64 / 1e9
             ),
             CoreError::Terminated => f.write_str("stopped on request before finishing"),
+            CoreError::FormatMismatch { source, detail } => write!(f, "{source}: {detail}"),
+            CoreError::Malformed { at, detail } => write!(f, "{at}: {detail}"),
             CoreError::InvalidArgument(message)
             | CoreError::ModelInvalid(message)
             | CoreError::NonFiniteResult(message)
+            | CoreError::UnsupportedFormat(message)
             | CoreError::Internal(message) => f.write_str(message),
         }
     }
@@ -320,7 +359,7 @@ mod tests {
     /// One error of every variant (and every instance problem): add the new
     /// one here when a variant is added, so its code is checked against [`CODES`].
     fn one_of_each() -> Vec<CoreError> {
-        let at = || Location { source: "s".into(), line: 1 };
+        let at = || Location::line("s", 1);
         let mut all = vec![
             CoreError::NonNumeric { at: at(), column: 1, text: "a".into() },
             CoreError::NonFinite { at: at(), column: 1, text: "nan".into() },
@@ -345,6 +384,9 @@ mod tests {
             CoreError::Terminated,
             CoreError::ModelInvalid("m".into()),
             CoreError::NonFiniteResult("n".into()),
+            CoreError::FormatMismatch { source: "s".into(), detail: "d".into() },
+            CoreError::UnsupportedFormat("u".into()),
+            CoreError::Malformed { at: Location::record("s", 1), detail: "d".into() },
             CoreError::Internal("i".into()),
         ];
         use InstanceProblem::*;

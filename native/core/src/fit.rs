@@ -7,7 +7,7 @@
 //! while the condition number lets refinement converge.
 
 use crate::accumulate::{Accumulator, Design, Shift, LANES};
-use crate::csv::{CsvReader, SourceSummary, Width};
+use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::dd::Dd;
 use crate::error::CoreError;
 use crate::model::{Model, Names};
@@ -231,14 +231,26 @@ fn refine(fit: &mut Fit, x: &[f64], y: &[f64], threads: usize, summation: Gradie
     fit.refresh_intercept_and_tests();
 }
 
-/// Fits CSV bytes streamed source by source (files, pipes), label first.
-/// `finish` answers `None` when a second, extended pass over the same
-/// sources is needed: call `start_second_pass` and stream them again.
+/// Why `finish` asked for the sources once more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextPass {
+    /// The first pass only learnt the width (libsvm without `feature_dim`): now the rows.
+    Rows,
+    /// The f64 pass could not certify the answer: a double-double factorisation.
+    Extended,
+}
+
+/// Fits rows streamed source by source (files, pipes) in any format the
+/// channel is declared or sniffed as. `finish` answers `None` when another
+/// pass over the same sources is needed (see [`NextPass`]): call
+/// `start_next_pass` and stream them again.
 pub struct StreamingFit {
     options: FitOptions,
     expected_features: Option<usize>,
     threads: usize,
-    reader: CsvReader,
+    declared: Declared,
+    wrapped: bool,
+    reader: ChannelReader,
     rows: Vec<f64>,
     double: Option<Accumulator<f64>>,
     extended: Option<Accumulator<Dd>>,
@@ -246,17 +258,25 @@ pub struct StreamingFit {
     design: Option<Design>,
     shift: Option<Shift>,
     rows_seen: u64,
+    next_pass: Option<NextPass>,
     fitted: Option<Fit>,
 }
 
 impl StreamingFit {
     pub fn new(options: FitOptions, expected_features: Option<usize>, threads: usize) -> Result<Self, CoreError> {
+        Self::with_format(options, expected_features, threads, Declared::default())
+    }
+
+    /// A fit of a channel declared as `declared` (content type and its parameters).
+    pub fn with_format(options: FitOptions, expected_features: Option<usize>, threads: usize, declared: Declared) -> Result<Self, CoreError> {
         options.validate()?;
         Ok(StreamingFit {
             options,
             expected_features,
             threads,
-            reader: Self::reader(expected_features, threads),
+            reader: Self::reader(expected_features, threads, declared.clone(), false),
+            declared,
+            wrapped: false,
             rows: Vec::new(),
             double: None,
             extended: None,
@@ -264,12 +284,24 @@ impl StreamingFit {
             design: None,
             shift: None,
             rows_seen: 0,
+            next_pass: None,
             fitted: None,
         })
     }
 
-    fn reader(expected_features: Option<usize>, threads: usize) -> CsvReader {
-        CsvReader::new(expected_features.map_or(Width::Any, |p| Width::Exactly(p + 1)), threads)
+    fn reader(expected_features: Option<usize>, threads: usize, declared: Declared, wrapped: bool) -> ChannelReader {
+        let mut reader = ChannelReader::new(expected_features.map_or(Width::Any, |p| Width::Exactly(p + 1)), threads, declared);
+        if wrapped {
+            reader.unwrap_records();
+        }
+        reader
+    }
+
+    /// Every source is a stream of RecordIO frames, one object each (Pipe
+    /// mode with RecordWrapperType=RecordIO); call before the first source.
+    pub fn unwrap_records(&mut self) {
+        self.wrapped = true;
+        self.reader.unwrap_records();
     }
 
     pub fn begin_source(&mut self, name: &str) {
@@ -277,16 +309,27 @@ impl StreamingFit {
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), CoreError> {
-        self.rows.clear();
-        self.reader.push(bytes, &mut self.rows)?;
-        self.consume()
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        let result = self.reader.push(bytes, &mut rows).and_then(|()| self.consume(&rows, self.reader.width()));
+        self.rows = rows;
+        result
     }
 
     pub fn end_source(&mut self) -> Result<SourceSummary, CoreError> {
-        self.rows.clear();
-        let summary = self.reader.end_source(&mut self.rows)?;
-        self.consume()?;
-        Ok(summary)
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        let result = self.reader.end_source(&mut rows).and_then(|summary| self.consume(&rows, self.reader.width()).map(|()| summary));
+        self.rows = rows;
+        result
+    }
+
+    /// Reads a whole file by path: formats that need random access (Parquet).
+    pub fn read_file(&mut self, path: &std::path::Path, name: &str) -> Result<SourceSummary, CoreError> {
+        let mut reader = std::mem::replace(&mut self.reader, ChannelReader::new(Width::Any, 1, Declared::default()));
+        let result = reader.read_file(path, name, &mut |batch| self.consume(batch.values, Some(batch.width)));
+        self.reader = reader;
+        result
     }
 
     /// Data rows of the first pass.
@@ -294,7 +337,7 @@ impl StreamingFit {
         self.rows_seen
     }
 
-    /// Header names of the features (label excluded), or x1..xp.
+    /// Names of the features (label excluded) from a header or schema, or x1..xp.
     pub fn feature_names(&self) -> Vec<String> {
         let features = self.design.map_or(0, |d| d.features);
         match self.reader.header() {
@@ -307,17 +350,17 @@ impl StreamingFit {
         self.reader.header().and_then(|names| names.first().cloned()).unwrap_or_else(|| "y".into())
     }
 
-    /// Whether the feature names came from a header row.
+    /// Whether the feature names came from the data (a header row or a schema).
     pub fn has_header(&self) -> bool {
         self.reader.header().is_some()
     }
 
-    fn consume(&mut self) -> Result<(), CoreError> {
-        if self.rows.is_empty() {
+    fn consume(&mut self, rows: &[f64], width: Option<usize>) -> Result<(), CoreError> {
+        if rows.is_empty() {
             return Ok(());
         }
         if self.design.is_none() {
-            let width = self.reader.width().expect("rows imply a width");
+            let width = width.ok_or_else(|| CoreError::Internal("rows arrived before their width".into()))?;
             let design = Design { features: width - 1, fit_intercept: self.options.fit_intercept };
             if design.features == 0 {
                 return Err(CoreError::InvalidArgument(
@@ -329,14 +372,14 @@ impl StreamingFit {
             self.double = Some(Accumulator::new(design, self.threads));
         }
         if let Some(extended) = self.extended.as_mut() {
-            extended.push_rows(&self.rows);
+            extended.push_rows(rows);
             return Ok(());
         }
-        self.double.as_mut().expect("design implies an accumulator").push_rows(&self.rows);
-        self.rows_seen += (self.rows.len() / self.design.expect("set above").width()) as u64;
+        self.double.as_mut().expect("design implies an accumulator").push_rows(rows);
+        self.rows_seen += (rows.len() / self.design.expect("set above").width()) as u64;
         if let Some(kept) = self.retained.as_mut() {
-            if kept.len() + self.rows.len() <= RETAIN_VALUES {
-                kept.extend_from_slice(&self.rows);
+            if kept.len() + rows.len() <= RETAIN_VALUES {
+                kept.extend_from_slice(rows);
             } else {
                 self.retained = None;
             }
@@ -344,11 +387,16 @@ impl StreamingFit {
         Ok(())
     }
 
-    /// The fit, or `None` when the sources must be streamed once more.
+    /// The fit, or `None` when the sources must be streamed once more (see [`Self::next_pass`]).
     pub fn finish(&mut self) -> Result<Option<Fit>, CoreError> {
         let fit = self.solve()?;
         self.fitted.clone_from(&fit);
         Ok(fit)
+    }
+
+    /// Why the last `finish` answered `None`.
+    pub fn next_pass(&self) -> Option<NextPass> {
+        self.next_pass
     }
 
     /// The model artifact of the finished fit, named as the data named its columns.
@@ -362,6 +410,13 @@ impl StreamingFit {
         let l2 = self.options.l2;
         if let Some(extended) = self.extended.take() {
             return solve(&extended.finish(), l2, Precision::Extended).map(Some);
+        }
+        if self.double.is_none() && self.next_pass.is_none() {
+            if let Some(width) = self.reader.surveyed_width() {
+                self.expected_features = Some(width - 1);
+                self.next_pass = Some(NextPass::Rows);
+                return Ok(None);
+            }
         }
         let Some(double) = self.double.take() else {
             return Err(CoreError::TooFewRows { rows: 0, parameters: 1 + self.expected_features.unwrap_or(0) });
@@ -377,16 +432,22 @@ impl StreamingFit {
             return Ok(Some(fit));
         }
         self.shift = Some(factor.shift);
+        self.next_pass = Some(NextPass::Extended);
         Ok(None)
     }
 
-    /// Starts the extended pass `finish` asked for by answering `None`.
-    pub fn start_second_pass(&mut self) -> Result<(), CoreError> {
-        let (Some(design), Some(shift)) = (self.design, self.shift.take()) else {
-            return Err(CoreError::InvalidArgument("a second pass starts only after finish() answered that one is needed".into()));
+    /// Starts the pass `finish` asked for by answering `None`.
+    pub fn start_next_pass(&mut self) -> Result<(), CoreError> {
+        let features = match (self.next_pass.take(), self.design, self.shift.take()) {
+            (Some(NextPass::Rows), _, _) => self.expected_features,
+            (Some(NextPass::Extended), Some(design), Some(shift)) => {
+                self.extended = Some(Accumulator::with_shift(design, self.threads, shift));
+                Some(design.features)
+            }
+            _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
-        self.reader = Self::reader(Some(design.features), self.threads);
-        self.extended = Some(Accumulator::with_shift(design, self.threads, shift));
+        // Names and the format are learnt again with the rows; the survey's width is now the rule.
+        self.reader = Self::reader(features, self.threads, self.declared.clone(), self.wrapped);
         Ok(())
     }
 }
@@ -440,7 +501,7 @@ mod tests {
         let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         stream(&mut fit, &csv);
         assert!(fit.finish().unwrap().is_none(), "f64 cannot certify a degree-5 polynomial with large residuals");
-        fit.start_second_pass().unwrap();
+        fit.start_next_pass().unwrap();
         stream(&mut fit, &csv);
         let model = fit.finish().unwrap().unwrap();
         assert_eq!(model.precision, Precision::Extended);

@@ -1,14 +1,14 @@
 //! linear_core: exact, streaming least squares without any N-API types.
 //!
-//! Flow: [`csv`] turns bytes into f64 rows, [`accumulate`] folds rows into a
+//! Flow: [`decode`] turns bytes (CSV, libsvm, RecordIO-protobuf, Parquet) into f64 rows, [`accumulate`] folds rows into a
 //! [`tsqr`] factor (in f64, or in [`dd`] double-double when f64 cannot certify
 //! the answer), [`solve`] turns the factor into coefficients and statistics,
 //! [`score`] applies a fitted model to new rows.
 
 pub mod accumulate;
 pub mod cancel;
-pub mod csv;
 pub mod dd;
+pub mod decode;
 pub mod distributions;
 pub mod error;
 pub mod fit;

@@ -1,9 +1,10 @@
-//! Invocations: a request body (CSV, JSON, JSON Lines) in, the encoded
-//! response (JSON, JSON Lines, CSV) out, entirely in the core so large batch
+//! Invocations: a request body (CSV, JSON, JSON Lines, libsvm,
+//! RecordIO-protobuf) in, the encoded response (JSON, JSON Lines, CSV,
+//! RecordIO-protobuf) out, entirely in the core so large batch
 //! bodies never loop row by row in JavaScript. Output order = input order,
 //! one prediction per input record, as batch transform relies on.
 
-use crate::csv::{CsvReader, Width};
+use crate::decode::{recordio, ChannelReader, Declared, Decoder, Format, Width};
 use crate::distributions::student_t_central;
 use crate::error::{CoreError, InstanceProblem as Problem, Location};
 use crate::model::{column_order, Inference, Model};
@@ -15,6 +16,8 @@ pub enum BodyFormat {
     Csv,
     Json,
     JsonLines,
+    Libsvm,
+    RecordIo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +25,9 @@ pub enum ResponseFormat {
     Json,
     JsonLines,
     Csv,
+    /// One Record per row, Linear Learner's shape: `label["score"]` and any
+    /// interval bounds as float32 tensors.
+    RecordIo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,7 +76,9 @@ impl Predictor {
     /// Decodes the body, predicts every record and encodes the response.
     pub fn invoke(&self, body: &[u8], invocation: &Invocation) -> Result<Vec<u8>, CoreError> {
         let rows = match invocation.body {
-            BodyFormat::Csv => self.decode_csv(body, invocation.labelled)?,
+            BodyFormat::Csv => self.decode_rows(body, Format::Csv, invocation.labelled)?,
+            BodyFormat::Libsvm => self.decode_rows(body, Format::Libsvm, invocation.labelled)?,
+            BodyFormat::RecordIo => self.decode_rows(body, Format::RecordIo, invocation.labelled)?,
             BodyFormat::Json => self.decode_json(body, invocation.labelled)?,
             BodyFormat::JsonLines => self.decode_json_lines(body, invocation.labelled)?,
         };
@@ -129,6 +137,7 @@ impl Predictor {
                         out.push(b'\n');
                     }
                 }
+                ResponseFormat::RecordIo => recordio::write_label_record(&mut out, &fields),
                 ResponseFormat::Csv => {
                     for (k, (_, value)) in fields.iter().enumerate() {
                         if k > 0 {
@@ -175,9 +184,13 @@ impl Predictor {
         (u.sigma2 * sum).sqrt()
     }
 
-    fn decode_csv(&self, body: &[u8], labelled: bool) -> Result<Rows, CoreError> {
+    /// Rows of a body in one of the channel formats. A RecordIO record
+    /// carries its label apart from the features, so it is dropped whatever
+    /// `labelled` says; text rows must match `labelled`.
+    fn decode_rows(&self, body: &[u8], format: Format, labelled: bool) -> Result<Rows, CoreError> {
         let p = self.features();
-        let mut reader = CsvReader::new(Width::FeaturesOrLabelled(p), self.threads);
+        let declared = Declared { format: Some(format), ..Declared::default() };
+        let mut reader = ChannelReader::new(Width::FeaturesOrLabelled(p), self.threads, declared);
         let mut raw = Vec::new();
         reader.begin_source("body");
         reader.push(body, &mut raw)?;
@@ -186,11 +199,12 @@ impl Predictor {
             // A lone line of words reads as a header; for a request it is far
             // more likely a row of bad values than column names.
             if let Some(header) = reader.header() {
-                return Err(CoreError::NonNumeric { at: Location { source: "body".into(), line: 1 }, column: 1, text: header.join(",") });
+                return Err(CoreError::NonNumeric { at: Location::line("body", 1), column: 1, text: header.join(",") });
             }
             return Ok(Rows { values: Vec::new(), intervals: None });
         };
-        let at = || reader.first_data_line().cloned().unwrap_or(Location { source: "body".into(), line: 1 });
+        let labelled = if format == Format::RecordIo { width == p + 1 } else { labelled };
+        let at = || reader.first_data_line().cloned().unwrap_or(Location::line("body", 1));
         if width == p + 1 && !labelled {
             return Err(CoreError::UnexpectedLabel { at: at(), features: p });
         }

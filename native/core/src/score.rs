@@ -1,9 +1,9 @@
-//! Applies a fitted model to CSV rows: predictions, and when the rows carry
+//! Applies a fitted model to rows of a channel in any format: predictions, and when the rows carry
 //! the label (one column more than the features), the usual metrics. A
 //! header row is mapped to the model's features by name, in any order, as
 //! serving does.
 
-use crate::csv::{CsvReader, SourceSummary, Width};
+use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::dd::Dd;
 use crate::error::CoreError;
 use crate::model::{column_order, Model};
@@ -20,7 +20,7 @@ pub struct ScoreMetrics {
 
 pub struct Scorer {
     model: Arc<Model>,
-    reader: CsvReader,
+    reader: ChannelReader,
     rows: Vec<f64>,
     /// For each model feature, its column among the current source's header
     /// features; `None` until that source's header was read, and for a source
@@ -40,10 +40,15 @@ pub struct Scorer {
 
 impl Scorer {
     pub fn new(model: Arc<Model>, threads: usize) -> Self {
+        Self::with_format(model, threads, Declared::default())
+    }
+
+    /// A scorer of a channel declared as `declared`.
+    pub fn with_format(model: Arc<Model>, threads: usize, declared: Declared) -> Self {
         let p = model.features();
         Scorer {
             model,
-            reader: CsvReader::new(Width::FeaturesOrLabelled(p), threads),
+            reader: ChannelReader::new(Width::FeaturesOrLabelled(p), threads, declared),
             rows: Vec::new(),
             order: None,
             features: Vec::with_capacity(p),
@@ -70,28 +75,67 @@ impl Scorer {
         self.order = None;
     }
 
+    /// Every source is a stream of RecordIO frames, one object each (Pipe mode).
+    pub fn unwrap_records(&mut self) {
+        self.reader.unwrap_records();
+    }
+
     /// Predictions for every complete row in `bytes`.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<f64>, CoreError> {
-        self.rows.clear();
-        self.reader.push(bytes, &mut self.rows)?;
-        self.check_header()?;
-        self.predict_rows()
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        let result = self.reader.push(bytes, &mut rows).and_then(|()| self.predict(&rows, self.reader.width()));
+        self.rows = rows;
+        result
     }
 
     pub fn end_source(&mut self) -> Result<(Vec<f64>, SourceSummary), CoreError> {
-        self.rows.clear();
-        let summary = self.reader.end_source(&mut self.rows)?;
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.clear();
+        let result = self.reader.end_source(&mut rows).and_then(|summary| Ok((self.predict(&rows, self.reader.width())?, summary)));
+        self.rows = rows;
+        result
+    }
+
+    /// Reads a whole file by path (Parquet): its predictions and summary.
+    pub fn read_file(&mut self, path: &std::path::Path, name: &str) -> Result<(Vec<f64>, SourceSummary), CoreError> {
+        self.begin_source(name);
+        let mut reader = std::mem::replace(&mut self.reader, ChannelReader::new(Width::Any, 1, Declared::default()));
+        let mut predictions = Vec::new();
+        let result = reader.read_file(path, name, &mut |batch| {
+            if let Some(names) = batch.names {
+                self.map_header(names)?;
+            }
+            predictions.extend(self.predict_rows(batch.values, Some(batch.width))?);
+            Ok(())
+        });
+        self.reader = reader;
+        result.map(|summary| (predictions, summary))
+    }
+
+    fn predict(&mut self, rows: &[f64], width: Option<usize>) -> Result<Vec<f64>, CoreError> {
         self.check_header()?;
-        Ok((self.predict_rows()?, summary))
+        self.predict_rows(rows, width)
     }
 
     fn check_header(&mut self) -> Result<(), CoreError> {
+        if self.order.is_some() || !self.reader.source_has_header() {
+            return Ok(());
+        }
+        match self.reader.header() {
+            Some(header) => {
+                let header = header.to_vec();
+                self.map_header(&header)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Maps the current source's column names to the model's features, once per source.
+    fn map_header(&mut self, header: &[String]) -> Result<(), CoreError> {
         if self.order.is_some() {
             return Ok(());
         }
-        let Some(header) = self.reader.header().filter(|_| self.reader.source_has_header()) else {
-            return Ok(());
-        };
         let names = &self.model.feature_names;
         let features = if header.len() == names.len() + 1 { &header[1..] } else { header };
         self.order = Some(column_order(names, features, "header")?);
@@ -99,14 +143,14 @@ impl Scorer {
     }
 
     /// Predictions of the parsed rows; a non-finite one is refused, naming its row.
-    fn predict_rows(&mut self) -> Result<Vec<f64>, CoreError> {
-        let Some(width) = self.reader.width() else {
+    fn predict_rows(&mut self, rows: &[f64], width: Option<usize>) -> Result<Vec<f64>, CoreError> {
+        let Some(width) = width else {
             return Ok(Vec::new());
         };
         let labelled = width == self.model.features() + 1;
         let order = self.order.as_deref().filter(|order| order.iter().enumerate().any(|(j, &c)| j != c));
-        let mut predictions = Vec::with_capacity(self.rows.len() / width);
-        for row in self.rows.chunks_exact(width) {
+        let mut predictions = Vec::with_capacity(rows.len() / width);
+        for row in rows.chunks_exact(width) {
             let (label, mut features) = if labelled { (Some(row[0]), &row[1..]) } else { (None, row) };
             if let Some(order) = order {
                 self.features.clear();

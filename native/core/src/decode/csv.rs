@@ -6,36 +6,12 @@
 //! one cell, and not a number). Complete lines are parsed on several threads,
 //! in order.
 
+use super::{Decoder, SourceSummary, Width, MAX_COLUMNS};
 use crate::error::{CoreError, Location};
 use memchr::{memchr, memchr_iter, memrchr};
 
-/// Which row widths a channel accepts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Width {
-    /// Whatever the first data row has (training without `feature_dim`).
-    Any,
-    Exactly(usize),
-    /// `p` features, or `p + 1` columns with the label first (scoring).
-    FeaturesOrLabelled(usize),
-}
-
-/// What one source (file or body) contained.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct SourceSummary {
-    pub rows: u64,
-    pub had_header: bool,
-    /// No non-blank line at all.
-    pub empty: bool,
-}
-
 /// Below this many bytes a chunk is parsed on the calling thread.
 const PARALLEL_MIN_BYTES: usize = 1 << 18;
-
-/// Most columns (label included) a training row may have: the exact fit keeps
-/// several square factors of this width in memory (`fit::solver_memory`:
-/// 136·k² bytes, 2.3 GB at this limit), so wider data is refused before any
-/// is kept; narrower data is checked against the container's memory.
-pub const MAX_COLUMNS: usize = 4096;
 
 /// Longest line carried between chunks. Rows of [`MAX_COLUMNS`] numbers fit
 /// many times over; a longer line is not CSV (or has no line breaks), and
@@ -54,6 +30,8 @@ enum CellError {
 #[derive(Debug)]
 pub struct CsvReader {
     rule: Width,
+    /// `header=present|absent` from the content type; `None` decides from the first line.
+    declared_header: Option<bool>,
     width: Option<usize>,
     header: Option<(String, Vec<String>)>,
     threads: usize,
@@ -73,8 +51,14 @@ pub struct CsvReader {
 
 impl CsvReader {
     pub fn new(rule: Width, threads: usize) -> Self {
+        Self::with_header(rule, threads, None)
+    }
+
+    /// A reader told whether each source starts with a header (`None`: decide from its first line).
+    pub fn with_header(rule: Width, threads: usize, declared_header: Option<bool>) -> Self {
         CsvReader {
             rule,
+            declared_header,
             width: match rule {
                 Width::Exactly(w) => Some(w),
                 _ => None,
@@ -205,7 +189,7 @@ impl CsvReader {
     }
 
     fn at(&self, line: u64) -> Location {
-        Location { source: self.source.clone(), line }
+        Location::line(&self.source, line)
     }
 
     /// Complete lines (each ending in '\n'): a serial prefix until the header
@@ -265,7 +249,7 @@ impl CsvReader {
             if let Some(encoding) = foreign_encoding(line) {
                 return Err(CoreError::UnsupportedEncoding { source: self.source.clone(), encoding });
             }
-            if is_header(line) {
+            if self.declared_header.unwrap_or_else(|| is_header(line)) {
                 self.summary.had_header = true;
                 let cells = count_cells(line);
                 if cells > self.header_limit() {
@@ -388,6 +372,36 @@ impl CsvReader {
             CellError::Missing { column } => CoreError::MissingValue { at, column },
             CellError::Width { got } => self.width_error(line, got),
         }
+    }
+}
+
+impl Decoder for CsvReader {
+    fn begin_source(&mut self, name: &str) {
+        CsvReader::begin_source(self, name);
+    }
+
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        CsvReader::push(self, bytes, out)
+    }
+
+    fn end_source(&mut self, out: &mut Vec<f64>) -> Result<SourceSummary, CoreError> {
+        CsvReader::end_source(self, out)
+    }
+
+    fn width(&self) -> Option<usize> {
+        self.width
+    }
+
+    fn header(&self) -> Option<&[String]> {
+        CsvReader::header(self)
+    }
+
+    fn source_has_header(&self) -> bool {
+        self.summary.had_header
+    }
+
+    fn first_data_line(&self) -> Option<&Location> {
+        self.first_data_line.as_ref()
     }
 }
 
