@@ -251,7 +251,7 @@ pub struct ChannelReader {
     /// Sources are streams of RecordIO frames, each frame one object (Pipe
     /// mode's RecordWrapperType=RecordIO): each payload is read as a source.
     wrapped: Option<recordio::Frames>,
-    objects: u64,
+    /// The current wrapped source, summed over its objects.
     summary: SourceSummary,
 }
 
@@ -267,7 +267,6 @@ impl ChannelReader {
             head: Vec::new(),
             sniffed: false,
             wrapped: None,
-            objects: 0,
             summary: SourceSummary::default(),
         }
     }
@@ -393,7 +392,6 @@ impl ChannelReader {
 impl Decoder for ChannelReader {
     fn begin_source(&mut self, name: &str) {
         self.summary = SourceSummary { empty: true, ..SourceSummary::default() };
-        self.objects = 0;
         if let Some(frames) = self.wrapped.as_mut() {
             self.source = name.to_string();
             frames.begin_source(name);
@@ -407,9 +405,8 @@ impl Decoder for ChannelReader {
             return self.inner_push(bytes, out);
         };
         let outer = self.source.clone();
-        let result = frames.push(bytes, &mut |payload, _record| self.read_object(&outer, payload, out));
+        let result = frames.push(bytes, &mut |event| self.object_event(&outer, event, out));
         self.wrapped = Some(frames);
-        self.source = outer;
         result
     }
 
@@ -449,14 +446,20 @@ impl Decoder for ChannelReader {
 }
 
 impl ChannelReader {
-    /// One object of a wrapped stream, read whole as its own source.
-    fn read_object(&mut self, outer: &str, payload: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
-        self.objects += 1;
-        self.inner_begin(&format!("{outer} object {}", self.objects));
-        self.inner_push(payload, out)?;
-        let summary = self.inner_end(out)?;
-        self.summary.add(summary);
-        Ok(())
+    /// Each frame of a wrapped stream is one object, read as its own source.
+    fn object_event(&mut self, outer: &str, event: recordio::FrameEvent<'_>, out: &mut Vec<f64>) -> Result<(), CoreError> {
+        match event {
+            recordio::FrameEvent::Start { record, .. } => {
+                self.inner_begin(&format!("{outer} object {record}"));
+                Ok(())
+            }
+            recordio::FrameEvent::Data(bytes) => self.inner_push(bytes, out),
+            recordio::FrameEvent::End => {
+                let summary = self.inner_end(out)?;
+                self.summary.add(summary);
+                Ok(())
+            }
+        }
     }
 }
 

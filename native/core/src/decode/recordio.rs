@@ -34,17 +34,31 @@ impl Decoder for RecordIoReader {
     }
 }
 
-/// RecordIO framing: whole record payloads out of a byte stream.
+/// What [`Frames`] finds in a stream, in order.
+pub enum FrameEvent<'a> {
+    /// A record begins: its 1-based number in the source and the byte offset of its header.
+    Start { record: u64, offset: u64 },
+    /// Payload bytes of the current record (a multipart record's parts are
+    /// joined by the magic bytes, as DMLC writes them).
+    Data(&'a [u8]),
+    /// The current record is complete.
+    End,
+}
+
+/// RecordIO framing: record payloads out of a byte stream, streamed (a
+/// record may be larger than any chunk).
 pub struct Frames {}
 
 impl Frames {
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         Frames {}
     }
     pub fn begin_source(&mut self, _name: &str) {}
-    pub fn push(&mut self, _bytes: &[u8], _each: &mut dyn FnMut(&[u8], u64) -> Result<(), CoreError>) -> Result<(), CoreError> {
+    pub fn push(&mut self, _bytes: &[u8], _each: &mut dyn FnMut(FrameEvent<'_>) -> Result<(), CoreError>) -> Result<(), CoreError> {
         Err(CoreError::UnsupportedFormat("frames".into()))
     }
+    /// Ends the source: a record cut short is an error naming its number and offset.
     pub fn end_source(&mut self) -> Result<(), CoreError> {
         Ok(())
     }
