@@ -29,9 +29,11 @@ export declare class Predictor {
   invoke(body: Buffer, invocation: BindingInvocation): Promise<Buffer>
 }
 
-/** Streams CSV rows (features, or label then features) through a model. */
+/** Streams a channel's rows (features, or label then features) through a model. */
 export declare class Scorer {
-  constructor(model: Model)
+  constructor(model: Model, format?: BindingChannelFormat | undefined | null)
+  /** Predictions of a whole file read by path (Parquet). */
+  readFile(path: string, name: string): Promise<BindingSourceEnd>
   beginSource(name: string): void
   /** Predictions for the complete rows of a chunk. */
   push(chunk: Buffer): Promise<Float64Array>
@@ -42,10 +44,17 @@ export declare class Scorer {
   metrics(): BindingScoreMetrics | null
 }
 
-/** Streams CSV bytes (label first) into an exact least-squares fit. */
+/** Streams a channel's bytes (label first) into an exact least-squares fit. */
 export declare class Trainer {
   /** `expectedFeatures` fixes the row width (label + features) when known. */
-  constructor(options: BindingFitOptions, expectedFeatures?: number | undefined | null)
+  constructor(options: BindingFitOptions, expectedFeatures?: number | undefined | null, format?: BindingChannelFormat | undefined | null)
+  /** Reads a whole file by path (Parquet, which needs random access). */
+  readFile(path: string, name: string): Promise<BindingSourceSummary>
+  /**
+   * Why the last `finish` answered null: "rows" (the first pass learnt the
+   * width only) or "extended" (f64 could not certify the answer).
+   */
+  get nextPass(): string | null
   /** Names the next source (a file) in error messages; resets line numbers. */
   beginSource(name: string): void
   /** Parses and accumulates a chunk of bytes; await it before the next push. */
@@ -54,17 +63,35 @@ export declare class Trainer {
   endSource(): BindingSourceSummary
   /**
    * The fit, or null when the sources must be streamed again after
-   * `startSecondPass()` (the f64 pass could not certify the answer).
+   * `startNextPass()` (see `nextPass`).
    */
   finish(): Promise<BindingFit | null>
   /** The model artifact of the finished fit (refused when a number in it is not finite). */
   model(): Model
-  startSecondPass(): void
+  /** Starts the pass `finish` asked for; stream every source again. */
+  startNextPass(): void
   get rows(): number
   /** Feature names from the header row, or x1..xp. */
   get featureNames(): Array<string>
   get labelName(): string
   get hasHeader(): boolean
+}
+
+/**
+ * How a channel's data is declared (inputdataconfig.json's ContentType and
+ * its parameters, and the format hyperparameters).
+ */
+export interface BindingChannelFormat {
+  /** "csv" | "libsvm" | "recordio-protobuf" | "parquet"; absent: sniff each source. */
+  format?: string
+  /** CSV header=present (true) or absent (false); absent: decide from the first line. */
+  header?: boolean
+  /** libsvm indices start at 0. */
+  zeroBased?: boolean
+  /** Parquet column holding the label, when not the first. */
+  labelColumn?: string
+  /** Each source is a stream of RecordIO frames, one object each (Pipe mode, RecordWrapperType=RecordIO). */
+  unwrapRecords?: boolean
 }
 
 export interface BindingFit {
@@ -115,7 +142,11 @@ export interface BindingInference {
   dfResid: number
 }
 
-/** One invocation: body and response formats ("csv" | "json" | "jsonlines"). */
+/**
+ * One invocation: body format ("csv" | "json" | "jsonlines" | "libsvm" |
+ * "recordio-protobuf") and response format ("csv" | "json" | "jsonlines" |
+ * "recordio-protobuf").
+ */
 export interface BindingInvocation {
   body: string
   response: string
@@ -189,3 +220,10 @@ export declare function fit(x: Float64Array, y: Float64Array, features: number, 
 
 /** `fit` on the calling thread. */
 export declare function fitSync(x: Float64Array, y: Float64Array, features: number, options?: BindingFitOptions | undefined | null): BindingFit
+
+/**
+ * What the first bytes of a source are: "gzip", "csv", "libsvm",
+ * "recordio-protobuf", "parquet" or "text" (CSV or libsvm alike); null when
+ * more bytes are needed and `complete` is false.
+ */
+export declare function sniffFormat(head: Uint8Array, complete: boolean): string | null

@@ -843,3 +843,4 @@ module.exports.cancel = nativeBinding.cancel
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.fit = nativeBinding.fit
 module.exports.fitSync = nativeBinding.fitSync
+module.exports.sniffFormat = nativeBinding.sniffFormat

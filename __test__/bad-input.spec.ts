@@ -375,28 +375,6 @@ test('hyperparameters.json holding an array: INVALID_CONFIG', async (t) => {
   );
 });
 
-test('Pipe input mode for the train channel: UNSUPPORTED_INPUT_MODE', async (t) => {
-  await trainFails(
-    t,
-    {
-      inputDataConfig: { train: { TrainingInputMode: 'Pipe', ContentType: 'text/csv', S3DistributionType: 'FullyReplicated' } },
-      channels: { train: { 'a.csv': GOOD } },
-    },
-    { code: 'UNSUPPORTED_INPUT_MODE', mentions: ["'train'", 'Pipe', /File/] },
-  );
-});
-
-test('Pipe input mode for the validation channel also fails before any data is read', async (t) => {
-  await trainFails(
-    t,
-    {
-      inputDataConfig: { train: { TrainingInputMode: 'File' }, validation: { TrainingInputMode: 'Pipe' } },
-      channels: { train: { 'a.csv': GOOD }, validation: { 'v.csv': GOOD } },
-    },
-    { code: 'UNSUPPORTED_INPUT_MODE', mentions: ["'validation'", 'Pipe'] },
-  );
-});
-
 test('an unknown TrainingInputMode: INVALID_CONFIG', async (t) => {
   await trainFails(
     t,
@@ -405,14 +383,25 @@ test('an unknown TrainingInputMode: INVALID_CONFIG', async (t) => {
   );
 });
 
-test('a recordio-protobuf content type: UNSUPPORTED_CONTENT_TYPE', async (t) => {
+test('a recordio-protobuf content type on CSV bytes: CONTENT_TYPE_MISMATCH naming both', async (t) => {
   await trainFails(
     t,
     {
       inputDataConfig: { train: { TrainingInputMode: 'File', ContentType: 'application/x-recordio-protobuf' } },
       channels: { train: { 'a.csv': GOOD } },
     },
-    { code: 'UNSUPPORTED_CONTENT_TYPE', mentions: ["'train'", 'application/x-recordio-protobuf', 'CSV'] },
+    { code: 'CONTENT_TYPE_MISMATCH', mentions: ['train/a.csv', 'application/x-recordio-protobuf', 'CSV text'] },
+  );
+});
+
+test('a content type that is not read: UNSUPPORTED_CONTENT_TYPE listing the ones that are', async (t) => {
+  await trainFails(
+    t,
+    {
+      inputDataConfig: { train: { TrainingInputMode: 'File', ContentType: 'image/png' } },
+      channels: { train: { 'a.csv': GOOD } },
+    },
+    { code: 'UNSUPPORTED_CONTENT_TYPE', mentions: ["'train'", 'image/png', 'text/libsvm', 'application/x-parquet'] },
   );
 });
 

@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { listChannelFiles } from '../src/contract/channels';
+import { channelFormat } from '../src/contract/channel-format';
 import {
-  checkTrainingChannelConfig,
   readInputDataConfig,
   readResourceConfig,
   type ChannelConfig,
@@ -249,44 +249,45 @@ test('aborting the signal stops the read with an AbortError', async (t) => {
 
 // inputdataconfig.json and resourceconfig.json
 
-test('channel config: File, FastFile and CSV content types are accepted', (t) => {
-  const accepted: ChannelConfig[] = [
-    { inputMode: 'File' },
-    { inputMode: 'FastFile', contentType: 'text/csv' },
-    { inputMode: 'File', contentType: 'csv' },
-    { inputMode: 'File', contentType: 'text/csv; label_size=1' },
-    { inputMode: 'File', contentType: 'Text/CSV;Label_Size=1' },
-    { inputMode: 'File', contentType: 'text/csv; charset=utf-8' },
-    { inputMode: 'File', contentType: 'application/x-gzip' },
-    { inputMode: 'File', contentType: 'application/gzip' },
+test('channel format: every declared type maps to its decoder, gzip and generic types sniff', (t) => {
+  const cases: [string | undefined, string | undefined][] = [
+    [undefined, undefined],
+    ['text/csv', 'csv'],
+    ['csv', 'csv'],
+    ['Text/CSV;Label_Size=1', 'csv'],
+    ['text/csv; charset=utf-8', 'csv'],
+    ['text/libsvm', 'libsvm'],
+    ['application/x-recordio-protobuf', 'recordio-protobuf'],
+    ['application/x-parquet', 'parquet'],
+    ['application/x-gzip', undefined],
+    ['application/gzip', undefined],
+    ['application/octet-stream', undefined],
   ];
-  for (const cfg of accepted) t.notThrows(() => checkTrainingChannelConfig('train', cfg), JSON.stringify(cfg));
-  t.notThrows(() => checkTrainingChannelConfig('train', undefined));
+  for (const [contentType, format] of cases) {
+    const cfg: ChannelConfig = { inputMode: 'File', recordWrapper: 'None', ...(contentType === undefined ? {} : { contentType }) };
+    t.is(channelFormat('train', cfg, { training: true }).format, format, String(contentType));
+  }
+  const csv = channelFormat('train', { inputMode: 'Pipe', recordWrapper: 'RecordIO', contentType: 'text/csv;header=present' }, { training: true, labelColumn: 'y' });
+  t.deepEqual(csv, { format: 'csv', header: true, unwrapRecords: true, labelColumn: 'y' });
+  t.is(channelFormat('train', { inputMode: 'File', recordWrapper: 'None', contentType: 'text/libsvm; zero_based=true' }, { training: true }).zeroBased, true);
 });
 
-test('channel config: Pipe mode is UNSUPPORTED_INPUT_MODE', (t) => {
-  const err = t.throws(() => checkTrainingChannelConfig('train', { inputMode: 'Pipe' }), { instanceOf: LinearError });
-  t.is(err?.code, ErrorCode.UNSUPPORTED_INPUT_MODE);
-  t.is(
-    err?.message,
-    "channel 'train' uses Pipe mode, which this version does not read yet; set TrainingInputMode to File or FastFile",
-  );
-});
-
-test('channel config: non-CSV types and label-less CSV are UNSUPPORTED_CONTENT_TYPE', (t) => {
-  const recordio = t.throws(
-    () => checkTrainingChannelConfig('train', { inputMode: 'File', contentType: 'application/x-recordio-protobuf' }),
-    { instanceOf: LinearError },
-  );
-  t.is(recordio?.code, ErrorCode.UNSUPPORTED_CONTENT_TYPE);
-  t.regex(recordio?.message ?? '', /only CSV \(text\/csv, optionally gzip-compressed\) is read/);
-
-  const noLabel = t.throws(
-    () => checkTrainingChannelConfig('train', { inputMode: 'File', contentType: 'text/csv;label_size=0' }),
-    { instanceOf: LinearError },
-  );
-  t.is(noLabel?.code, ErrorCode.UNSUPPORTED_CONTENT_TYPE);
-  t.regex(noLabel?.message ?? '', /label, in the first column/);
+test('channel format: unread types, label-less training CSV and bad parameters are UNSUPPORTED_CONTENT_TYPE', (t) => {
+  const format = (contentType: string, training = true) => () =>
+    channelFormat('train', { inputMode: 'File', recordWrapper: 'None', contentType }, { training });
+  const cases: [string, RegExp][] = [
+    ['application/x-image', /declare one of text\/csv, text\/libsvm, application\/x-recordio-protobuf, application\/x-parquet/],
+    ['text/csv;label_size=0', /label, in the first column/],
+    ['text/csv;header=maybe', /header=present or header=absent/],
+    ['text/libsvm;zero_based=yes', /zero_based=true or false/],
+    ['text/csv; charset=utf-16', /charset=utf-16/],
+  ];
+  for (const [contentType, message] of cases) {
+    const err = t.throws(format(contentType), { instanceOf: LinearError }, contentType);
+    t.is(err?.code, ErrorCode.UNSUPPORTED_CONTENT_TYPE, contentType);
+    t.regex(err?.message ?? '', message, contentType);
+  }
+  t.notThrows(format('text/csv;label_size=0', false), 'a scored channel may carry features only');
 });
 
 test('readInputDataConfig reads modes and content types, defaulting to File', async (t) => {
@@ -299,8 +300,8 @@ test('readInputDataConfig reads modes and content types, defaulting to File', as
     }),
   });
   t.deepEqual(await readInputDataConfig(paths), {
-    train: { contentType: 'text/csv', inputMode: 'File' },
-    validation: { inputMode: 'File' },
+    train: { contentType: 'text/csv', inputMode: 'File', recordWrapper: 'None' },
+    validation: { inputMode: 'File', recordWrapper: 'None' },
   });
 });
 

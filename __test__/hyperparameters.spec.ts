@@ -173,7 +173,7 @@ test('an unknown name gets a did-you-mean and the supported list', (t) => {
   t.is(
     err.message,
     "hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
-      'supported: fit_intercept, use_bias, l2, feature_dim, predictor_type, loss)',
+      'supported: fit_intercept, use_bias, l2, feature_dim, label_column, predictor_type, loss)',
   );
   t.regex(parseError({ Epochs: '3' }).message, /did you mean 'epochs'\?/);
   t.regex(parseError({ 'mini-batch-size': '3' }).message, /did you mean 'mini_batch_size'\?/);
@@ -186,7 +186,7 @@ test('all problems are reported together, under the first problem code', (t) => 
   t.is(
     err.message,
     "3 problems in hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
-      'supported: fit_intercept, use_bias, l2, feature_dim, predictor_type, loss); ' +
+      'supported: fit_intercept, use_bias, l2, feature_dim, label_column, predictor_type, loss); ' +
       "fit_intercept must be true or false, got 'yes'; " +
       "l2 must be a number >= 0 (0 means no penalty), got '-1'",
   );

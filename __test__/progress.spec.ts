@@ -179,6 +179,9 @@ class CountingSink implements ByteSink {
   endSource(): SourceSummary {
     return { rows: this.current, hadHeader: false, empty: this.current === 0 };
   }
+  async readFile(): Promise<SourceSummary> {
+    throw new Error('only streamed files reach this sink');
+  }
 }
 
 test('streamFiles reports stored bytes of plain and gzip files and ends with the rows of the pass', async (t) => {

@@ -41,10 +41,11 @@ export const ERROR_CATALOGUE = {
   UNKNOWN_HYPERPARAMETER: user('A hyperparameter name this container does not know.'),
   INVALID_HYPERPARAMETER: user('A known hyperparameter with a value outside what it accepts.'),
   UNSUPPORTED_HYPERPARAMETER: user('A Linear Learner hyperparameter that would change the fit and is not implemented.'),
-  UNSUPPORTED_INPUT_MODE: user('A channel uses an input mode (Pipe) this version cannot read.'),
-  UNSUPPORTED_CONTENT_TYPE: user('A channel or request declares a content type that is not read.', 415),
+  UNSUPPORTED_CONTENT_TYPE: user('A channel or request declares a content type that is not read, or data in a shape of it that is not (a Parquet string column, Parquet through a pipe).', 415),
+  CONTENT_TYPE_MISMATCH: user("A file's bytes contradict the channel's ContentType, or one channel mixes formats (both are named)."),
   // Data, in training files and request bodies alike.
   UNSUPPORTED_ENCODING: user('A data file or body is UTF-16 text or binary data, not UTF-8 CSV.', 415),
+  MALFORMED_RECORD: user('A RecordIO record, its protobuf or tensors, a libsvm line or a Parquet file cannot be decoded (file, record or line, and byte offset named).'),
   NON_NUMERIC_VALUE: user('A cell is not a number (file, line and column named).'),
   NON_FINITE_VALUE: user('A cell is NaN or infinite.'),
   MISSING_VALUE: user('A cell is empty.'),

@@ -25,6 +25,8 @@ export type FitOptions = Addon.BindingFitOptions;
 export type NativeModel = Addon.Model;
 export type ScoreMetrics = Addon.BindingScoreMetrics;
 export type SourceSummary = Addon.BindingSourceSummary;
+/** How a channel's data is declared: format, CSV header, libsvm indexing, Parquet label column, RecordIO wrapping. */
+export type ChannelFormat = Addon.BindingChannelFormat;
 
 const CODED = /^([A-Z][A-Z_]+): ([\s\S]*)$/;
 
@@ -76,6 +78,17 @@ export interface ByteSink {
   beginSource(name: string): void;
   push(chunk: Buffer): Promise<unknown>;
   endSource(): SourceSummary;
+  /** A whole file the core reads by path (Parquet, which needs random access). */
+  readFile(file: string, name: string): Promise<SourceSummary>;
+}
+
+/**
+ * What a source's first bytes are: 'gzip', 'csv', 'libsvm',
+ * 'recordio-protobuf', 'parquet' or 'text' (CSV or libsvm alike); undefined
+ * when more bytes are needed (only when `complete` is false).
+ */
+export function sniffFormat(head: Uint8Array, complete: boolean): string | undefined {
+  return guardedSync(() => native().sniffFormat(head, complete)) ?? undefined;
 }
 
 /** Stops running native computations at their next step (they end with TERMINATED); nothing to do before the addon loaded. */
@@ -102,13 +115,22 @@ export function fitSync(x: Float64Array, y: Float64Array, features: number, opti
   return guardedSync(() => native().fitSync(x, y, features, options));
 }
 
-/** Streams CSV bytes (label first) into a fit; see `finish` for the second pass. */
+/** Streams a channel's rows (label first) into a fit; see `finish` for further passes. */
 export class Trainer implements ByteSink {
   private readonly native: Addon.Trainer;
   private readonly pushes = new PushGate();
 
-  constructor(options: FitOptions, expectedFeatures?: number) {
-    this.native = guardedSync(() => new (native().Trainer)(options, expectedFeatures));
+  constructor(options: FitOptions, expectedFeatures?: number, format?: ChannelFormat) {
+    this.native = guardedSync(() => new (native().Trainer)(options, expectedFeatures, format));
+  }
+
+  readFile(file: string, name: string): Promise<SourceSummary> {
+    return this.pushes.run(() => this.native.readFile(file, name));
+  }
+
+  /** Why `finish` answered null: 'rows' (the first pass only learnt the width) or 'extended'. */
+  get nextPass(): string | null {
+    return guardedSync(() => this.native.nextPass);
   }
 
   beginSource(name: string): void {
@@ -124,7 +146,7 @@ export class Trainer implements ByteSink {
     return guardedSync(() => this.native.endSource());
   }
 
-  /** The fit, or null when every source must be streamed once more. */
+  /** The fit, or null when every source must be streamed once more (see `nextPass`). */
   finish(): Promise<NativeFit | null> {
     return guarded(() => this.native.finish());
   }
@@ -134,8 +156,8 @@ export class Trainer implements ByteSink {
     return guardedSync(() => this.native.model());
   }
 
-  startSecondPass(): void {
-    guardedSync(() => this.native.startSecondPass());
+  startNextPass(): void {
+    guardedSync(() => this.native.startNextPass());
   }
 
   get rows(): number {
@@ -148,15 +170,21 @@ export class Trainer implements ByteSink {
 
 }
 
-/** Streams CSV rows through a model: predictions, and metrics when labelled. */
+/** Streams a channel's rows through a model: predictions, and metrics when labelled. */
 export class Scorer implements ByteSink {
   private readonly native: Addon.Scorer;
   private readonly emit: (predictions: Float64Array) => void;
   private readonly pushes = new PushGate();
 
-  constructor(model: NativeModel, emit: (predictions: Float64Array) => void) {
-    this.native = guardedSync(() => new (native().Scorer)(model));
+  constructor(model: NativeModel, emit: (predictions: Float64Array) => void, format?: ChannelFormat) {
+    this.native = guardedSync(() => new (native().Scorer)(model, format));
     this.emit = emit;
+  }
+
+  async readFile(file: string, name: string): Promise<SourceSummary> {
+    const end = await this.pushes.run(() => this.native.readFile(file, name));
+    this.emit(end.predictions);
+    return end.summary;
   }
 
   beginSource(name: string): void {

@@ -84,12 +84,12 @@ export interface CliResult {
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 };
 
 /** Runs `node dist/main.js <args> --ml-root <root>` and resolves however it exits. */
-export function runCli(args: string[], options: { root: string; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(args: string[], options: { root: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [CLI, ...args, '--ml-root', options.root],
-      { cwd: REPO_ROOT, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { cwd: REPO_ROOT, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, ...options.env } },
       (err, stdout, stderr) => {
         if (err === null) {
           resolve({ code: 0, signal: null, stdout, stderr });

@@ -1,28 +1,83 @@
 /**
- * Media types in, formats out: which body decoder and response encoder the
- * native core should use, and the request's options carried in media-type
- * parameters (label_size, intervals) or SageMaker's custom attributes.
+ * Media types in, formats out: which decoder reads a channel or a request
+ * body, which encoder writes a response, and the options carried in
+ * media-type parameters (label_size, header, intervals) or SageMaker's
+ * custom attributes. The one table of content-type names.
  */
 import { LinearError, clip } from '../errors';
+import { sniffFormat } from '../native';
 
-export type Format = 'csv' | 'json' | 'jsonlines';
+/** Formats of training channels (and of request bodies, with JSON). */
+export type DataFormat = 'csv' | 'libsvm' | 'recordio-protobuf' | 'parquet';
 
-export const MIME: Record<Format, string> = {
+/** Formats of request bodies. */
+export type Format = 'csv' | 'json' | 'jsonlines' | 'libsvm' | 'recordio-protobuf';
+
+/** Formats of responses. */
+export type ResponseFormat = 'csv' | 'json' | 'jsonlines' | 'recordio-protobuf';
+
+export const MIME: Record<ResponseFormat, string> = {
   csv: 'text/csv',
   json: 'application/json',
   jsonlines: 'application/jsonlines',
+  'recordio-protobuf': 'application/x-recordio-protobuf',
 };
 
-const FORMATS: ReadonlyMap<string, Format> = new Map([
-  ['text/csv', 'csv'],
-  ['application/csv', 'csv'],
-  ['application/json', 'json'],
-  ['application/jsonlines', 'jsonlines'],
-  ['application/x-jsonlines', 'jsonlines'],
-  ['application/jsonl', 'jsonlines'],
+const CSV_TYPES = ['text/csv', 'application/csv', 'text/x-csv', 'csv'];
+const LIBSVM_TYPES = ['text/libsvm', 'text/x-libsvm', 'libsvm'];
+const RECORDIO_TYPES = ['application/x-recordio-protobuf', 'application/recordio-protobuf'];
+const PARQUET_TYPES = ['application/x-parquet', 'application/parquet', 'application/vnd.apache.parquet'];
+const JSON_TYPES = ['application/json'];
+const JSON_LINES_TYPES = ['application/jsonlines', 'application/x-jsonlines', 'application/jsonl'];
+
+const typesOf = <T extends string>(entries: [readonly string[], T][]): ReadonlyMap<string, T> =>
+  new Map(entries.flatMap(([types, format]) => types.map((type) => [type, format] as [string, T])));
+
+/** Channel content types by format; gzip and generic types sniff each file instead. */
+const DATA_FORMATS = typesOf<DataFormat>([
+  [CSV_TYPES, 'csv'],
+  [LIBSVM_TYPES, 'libsvm'],
+  [RECORDIO_TYPES, 'recordio-protobuf'],
+  [PARQUET_TYPES, 'parquet'],
+]);
+const SNIFFED_DATA_TYPES = new Set(['application/x-gzip', 'application/gzip', 'application/octet-stream', 'application/x-recordio']);
+
+const FORMATS = typesOf<Format>([
+  [CSV_TYPES, 'csv'],
+  [LIBSVM_TYPES, 'libsvm'],
+  [RECORDIO_TYPES, 'recordio-protobuf'],
+  [JSON_TYPES, 'json'],
+  [JSON_LINES_TYPES, 'jsonlines'],
 ]);
 
-/** Generic types whose body is sniffed: JSON when it starts with { or [, else CSV (the SDK's default Predictor sends octet-stream). */
+const RESPONSE_FORMATS = typesOf<ResponseFormat>([
+  [CSV_TYPES, 'csv'],
+  [RECORDIO_TYPES, 'recordio-protobuf'],
+  [JSON_TYPES, 'json'],
+  [JSON_LINES_TYPES, 'jsonlines'],
+]);
+
+/** Every content type a channel may declare, for messages and the README. */
+export const CHANNEL_CONTENT_TYPES = [CSV_TYPES[0], LIBSVM_TYPES[0], RECORDIO_TYPES[0], PARQUET_TYPES[0]];
+
+/**
+ * A channel's declared format: undefined when the type says nothing about the
+ * rows (gzip, octet-stream), so each file is sniffed; an error for types that are not read.
+ */
+export function channelDataFormat(mediaType: MediaType, subject: string): DataFormat | undefined {
+  checkCharset(mediaType, subject);
+  if (SNIFFED_DATA_TYPES.has(mediaType.type)) return undefined;
+  const format = DATA_FORMATS.get(mediaType.type);
+  if (format === undefined) {
+    throw new LinearError(
+      'UNSUPPORTED_CONTENT_TYPE',
+      `${subject} is not read; declare one of ${CHANNEL_CONTENT_TYPES.join(', ')} (or no ContentType, to detect each file's format)`,
+    );
+  }
+  return format;
+}
+
+/** Generic types whose body is sniffed (the SDK's default Predictor sends octet-stream). */
 const SNIFFED = new Set(['', 'application/octet-stream']);
 
 export interface MediaType {
@@ -54,7 +109,8 @@ export const parseMediaType = memoized(function parseMediaType(header: string): 
   return { type: type.trim().toLowerCase(), params };
 });
 
-const SUPPORTED = 'text/csv, application/json, application/jsonlines';
+const SUPPORTED = 'text/csv, application/json, application/jsonlines, text/libsvm, application/x-recordio-protobuf';
+const SUPPORTED_RESPONSES = 'text/csv, application/json, application/jsonlines, application/x-recordio-protobuf';
 
 function firstNonSpace(body: Buffer): number | undefined {
   for (const byte of body) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return byte;
@@ -81,7 +137,9 @@ export function bodyFormat(contentType: MediaType, body: Buffer): Format {
   if (known) return known;
   if (SNIFFED.has(contentType.type)) {
     const first = firstNonSpace(body);
-    return first === 0x7b || first === 0x5b ? 'json' : 'csv';
+    if (first === 0x7b || first === 0x5b) return 'json';
+    const sniffed = sniffFormat(body, true);
+    return sniffed === 'recordio-protobuf' || sniffed === 'libsvm' ? sniffed : 'csv';
   }
   throw new LinearError('UNSUPPORTED_CONTENT_TYPE', `Content-Type ${clipHeader(contentType.type)} is not supported; send ${SUPPORTED}`);
 }
@@ -103,7 +161,7 @@ export function clipHeader(text: string): string {
 }
 
 export interface ResponseChoice {
-  format: Format;
+  format: ResponseFormat;
   params: Map<string, string>;
 }
 
@@ -122,7 +180,7 @@ export function responseFormat(accept: string | undefined, defaultAccept: string
 function chooseResponse(accept: string, defaultAccept: string): ResponseChoice {
   const fallback = () => {
     const chosen = parseMediaType(defaultAccept);
-    return { format: FORMATS.get(chosen.type) ?? 'json', params: chosen.params };
+    return { format: RESPONSE_FORMATS.get(chosen.type) ?? 'json', params: chosen.params };
   };
   if (accept.trim() === '') return fallback();
   const offers = accept
@@ -132,7 +190,7 @@ function chooseResponse(accept: string, defaultAccept: string): ResponseChoice {
     .filter((m) => m.q > 0)
     .sort((a, b) => b.q - a.q || a.i - b.i);
   for (const offer of offers) {
-    const format = FORMATS.get(offer.type);
+    const format = RESPONSE_FORMATS.get(offer.type);
     if (format) return { format, params: offer.params };
     if (offer.type === '*/*' || offer.type === '*') {
       const chosen = fallback();
@@ -141,7 +199,7 @@ function chooseResponse(accept: string, defaultAccept: string): ResponseChoice {
     if (offer.type === 'application/*') return { format: 'json', params: offer.params };
     if (offer.type === 'text/*') return { format: 'csv', params: offer.params };
   }
-  throw new LinearError('NOT_ACCEPTABLE', `Accept ${clipHeader(accept)} has no type this server produces; accept one of ${SUPPORTED}`);
+  throw new LinearError('NOT_ACCEPTABLE', `Accept ${clipHeader(accept)} has no type this server produces; accept one of ${SUPPORTED_RESPONSES}`);
 }
 
 /** `key=value` pairs from X-Amzn-SageMaker-Custom-Attributes (separated by , or ;). */

@@ -4,7 +4,9 @@
  * so stdout stays one number per line).
  */
 import { Command } from 'commander';
-import { listChannelFiles } from '../contract/channels';
+import { channelFormat } from '../contract/channel-format';
+import { channelSources } from '../contract/channels';
+import { readInputDataConfig } from '../contract/config';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError } from '../errors';
 import { loadModel } from '../model/model';
@@ -17,9 +19,12 @@ const TEST = 'test';
 
 export async function runTest(paths: MlPaths, ctx: RunContext): Promise<void> {
   const model = await loadModel(paths);
-  const files = await listChannelFiles(paths, TEST);
+  const config = (await readInputDataConfig(paths))[TEST];
+  // A Parquet file holding the model's label column is scored against it.
+  const format = channelFormat(TEST, config, { training: false, labelColumn: model.document.label_name });
+  const files = await channelSources(paths, TEST, config, ctx.signal);
   if (files === undefined) {
-    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TEST}' channel: ${paths.channel(TEST)} does not exist; put CSV rows of ${model.document.coefficients.length} feature(s) there`);
+    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TEST}' channel: ${paths.channel(TEST)} does not exist; put rows of ${model.document.coefficients.length} feature(s) there`);
   }
   if (files.length === 0) throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TEST}' channel (${paths.channel(TEST)}) holds no data files`);
   let pending: Promise<void> = Promise.resolve();
@@ -29,7 +34,7 @@ export async function runTest(paths: MlPaths, ctx: RunContext): Promise<void> {
     printed += predictions.length;
     const text = `${Array.from(predictions, String).join('\n')}\n`;
     pending = pending.then(() => ctx.out(text));
-  });
+  }, format);
   await streamFiles(files, scorer, { root: paths.dataDir, signal: ctx.signal });
   await pending;
   if (printed === 0) throw new LinearError(ErrorCode.EMPTY_FILE, `channel '${TEST}' has no data rows`);

@@ -7,14 +7,15 @@ import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { listChannelFiles } from '../contract/channels';
-import { checkTrainingChannelConfig, readInputDataConfig, readResourceConfig } from '../contract/config';
+import { channelFormat } from '../contract/channel-format';
+import { channelSources } from '../contract/channels';
+import { readInputDataConfig, readResourceConfig } from '../contract/config';
 import { readHyperparameters } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import { modelOf, writeModel } from '../model/model';
 import { Trainer } from '../native';
-import { streamFiles } from '../readers/channel-stream';
+import { streamFiles, type Spill } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
 import { summaryTable } from '../report/summary';
@@ -28,43 +29,61 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const { hyperparameters, warnings } = await readHyperparameters(paths);
   warnings.forEach((w) => ctx.log(w));
   const channels = await readInputDataConfig(paths);
-  for (const name of [TRAIN, ...SCORED_CHANNELS]) checkTrainingChannelConfig(name, channels[name]);
+  const formats = Object.fromEntries(
+    [TRAIN, ...SCORED_CHANNELS].map((name) => [name, channelFormat(name, channels[name], { training: name === TRAIN, labelColumn: hyperparameters.labelColumn })]),
+  );
   const resource = await readResourceConfig(paths);
   await checkWritable(paths);
 
-  const files = await listChannelFiles(paths, TRAIN);
+  const config = channels[TRAIN];
+  const files = await channelSources(paths, TRAIN, config, ctx.signal);
   if (files === undefined) {
-    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TRAIN}' channel: ${paths.channel(TRAIN)} does not exist; put CSV files (label in the first column) there`);
+    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TRAIN}' channel: ${paths.channel(TRAIN)} does not exist; put the training data (label first) there`);
   }
   if (files.length === 0) {
-    throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN}' channel (${paths.channel(TRAIN)}) holds no data files; put CSV files (label in the first column) there`);
+    throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN}' channel (${paths.channel(TRAIN)}) holds no data files; put the training data (label first) there`);
   }
-  ctx.log(`training on ${files.length} file(s) in channel '${TRAIN}' (fit_intercept=${hyperparameters.fitIntercept}, l2=${hyperparameters.l2})`);
+  const mode = config?.inputMode ?? 'File';
+  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN}' (${mode} mode, fit_intercept=${hyperparameters.fitIntercept}, l2=${hyperparameters.l2})`);
   const started = Date.now();
   const options = { fitIntercept: hyperparameters.fitIntercept, l2: hyperparameters.l2, memoryLimit: solverMemoryBudget() };
-  const trainer = new Trainer(options, hyperparameters.featureDim);
-  const stream = { root: paths.dataDir, signal: ctx.signal };
+  const trainer = new Trainer(options, hyperparameters.featureDim, formats[TRAIN]);
   const channel = `channel '${TRAIN}'`;
-  const summaries = await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: channel }), rows: () => trainer.rows });
-  for (const s of summaries.filter((s) => s.empty)) ctx.log(`skipping ${s.displayName}: it is empty`);
-  if (trainer.rows === 0) {
-    const names = summaries.map((s) => s.displayName).join(', ');
-    if (summaries.some((s) => s.hadHeader)) {
-      throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN}' has header rows but no data rows (${names}); add rows of numbers below the header`);
+  // A pipe can be read once: its bytes are kept on local disk in case another pass is needed.
+  const spills: Spill[] = [];
+  const stream = { root: paths.dataDir, signal: ctx.signal };
+  try {
+    const spill = mode === 'Pipe' ? { dir: spillDir(), spills, log: ctx.log } : undefined;
+    const summaries = await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: channel }), rows: () => trainer.rows, ...(spill ? { spill } : {}) });
+    for (const s of summaries.filter((s) => s.empty)) ctx.log(`skipping ${s.displayName}: it is empty`);
+    if (summaries.every((s) => s.rows === 0)) {
+      const names = summaries.map((s) => s.displayName).join(', ');
+      if (summaries.some((s) => s.hadHeader)) {
+        throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN}' has header rows but no data rows (${names}); add rows of numbers below the header`);
+      }
+      throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN}' is empty (${names}); upload rows with the label first`);
     }
-    throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN}' is empty (${names}); upload CSV rows with the label first`);
+    let fit = await trainer.finish();
+    while (fit === null) {
+      const pass = trainer.nextPass;
+      ctx.log(
+        pass === 'rows'
+          ? 'the first pass learnt how wide the libsvm rows are; reading the rows'
+          : 'the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation',
+      );
+      trainer.startNextPass();
+      const again = mode === 'Pipe' ? spilledSources(spills) : files;
+      const label = pass === 'rows' ? `${channel}, rows` : `${channel}, extended-precision pass`;
+      const spilledNames = new Map(spills.map((s) => [s.file, path.relative(paths.dataDir, s.fifo)]));
+      await streamFiles(again, trainer, { ...stream, progress: new Progress({ label }), displayName: (file) => spilledNames.get(file) });
+      fit = await trainer.finish();
+    }
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const seconds = (Date.now() - started) / 1000;
+    ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
+  } finally {
+    await removeSpills(spills, ctx.log);
   }
-  let fit = await trainer.finish();
-  if (fit === null) {
-    ctx.log('the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation');
-    trainer.startSecondPass();
-    await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: `${channel}, extended-precision pass` }) });
-    fit = await trainer.finish();
-  }
-  if (fit === null) throw new LinearError(ErrorCode.INTERNAL_ERROR, 'the extended pass gave no fit');
-  if (ctx.signal.aborted) throw ctx.signal.reason;
-  const seconds = (Date.now() - started) / 1000;
-  ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
 
   const model = modelOf(trainer.model());
   const doc = model.document;
@@ -76,7 +95,7 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const s = doc.statistics;
   const lines = metricLines(resource.currentHost, TRAIN, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
   for (const channel of SCORED_CHANNELS) {
-    const m = await scoreChannel(paths, channel, model, ctx);
+    const m = await scoreChannel(paths, channel, channels[channel], formats[channel], model, ctx);
     if (m) lines.push(...metricLines(resource.currentHost, channel, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -113,6 +132,31 @@ async function whoCanWrite(root: string): Promise<string> {
     `${who}; run the container as the owner of the ml tree (docker run --user $(id -u):$(id -g) when the tree is yours) ` +
     `or make model/ and output/ under ${root} writable for ${user}`
   );
+}
+
+/** Where a pipe's bytes are kept for another pass: LINEAR_SPILL_DIR, else the temp directory. */
+function spillDir(): string {
+  return process.env.LINEAR_SPILL_DIR || os.tmpdir();
+}
+
+/** The spilled copies of the pipes, for a pass after the first; refused when a copy could not be kept. */
+function spilledSources(spills: Spill[]): string[] {
+  const dropped = spills.find((s) => s.bytes < 0);
+  if (dropped !== undefined) {
+    throw new LinearError(
+      ErrorCode.UNREADABLE_FILE,
+      `another pass over ${dropped.fifo} is needed, but its copy could not be kept on local disk; ` +
+        'give the job more storage (VolumeSizeInGB) or set LINEAR_SPILL_DIR to a larger disk, or use File or FastFile mode',
+    );
+  }
+  return spills.map((s) => s.file);
+}
+
+async function removeSpills(spills: Spill[], log: (line: string) => void): Promise<void> {
+  for (const spill of spills) {
+    await fs.rm(spill.file, { force: true });
+    if (spill.bytes >= 0) log(`kept ${(spill.bytes / 1e6).toFixed(1)} MB of ${path.basename(spill.fifo)} on local disk for another pass (${spill.file}, now removed)`);
+  }
 }
 
 /**

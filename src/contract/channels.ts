@@ -2,6 +2,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
+import type { ChannelConfig } from './config';
 import type { MlPaths } from './paths';
 
 /**
@@ -75,4 +76,35 @@ function identity(stats: Stats): string {
 
 function unreadable(file: string, err: unknown): LinearError {
   return new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${file}: ${systemErrorReason(err)}`);
+}
+
+/** How long a Pipe-mode channel's FIFO may take to appear (SageMaker creates it as the job starts). */
+const PIPE_WAIT_MS = Number(process.env.LINEAR_PIPE_WAIT_SECONDS ?? 120) * 1000;
+const PIPE_POLL_MS = 100;
+
+/**
+ * The sources of a channel: its files in File and FastFile mode (undefined
+ * when the channel was not given), or in Pipe mode the FIFO of epoch 0 only:
+ * an exact fit reads every row once, and later epochs may reshuffle rows
+ * between hosts. Waits for the FIFO to appear.
+ */
+export async function channelSources(paths: MlPaths, channel: string, cfg: ChannelConfig | undefined, signal?: AbortSignal): Promise<string[] | undefined> {
+  if (cfg?.inputMode !== 'Pipe') return listChannelFiles(paths, channel);
+  const fifo = paths.pipe(channel);
+  const deadline = Date.now() + PIPE_WAIT_MS;
+  for (;;) {
+    const stats = await stat(fifo).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw unreadable(fifo, err);
+    });
+    if (stats !== undefined) return [fifo];
+    if (Date.now() >= deadline || signal?.aborted) {
+      throw new LinearError(
+        ErrorCode.MISSING_CHANNEL,
+        `channel '${channel}' is in Pipe mode but ${fifo} did not appear within ${PIPE_WAIT_MS / 1000} s; ` +
+          'check the channel name and its S3 data, or use File or FastFile mode',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, PIPE_POLL_MS));
+  }
 }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { checkCharset, parseMediaType } from '../codecs/media-types';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import type { MlPaths } from './paths';
 
@@ -80,9 +79,15 @@ export type InputMode = 'File' | 'Pipe' | 'FastFile';
 
 const INPUT_MODES: readonly InputMode[] = ['File', 'Pipe', 'FastFile'];
 
+export type RecordWrapper = 'None' | 'RecordIO';
+
+const RECORD_WRAPPERS: readonly RecordWrapper[] = ['None', 'RecordIO'];
+
 export interface ChannelConfig {
   contentType?: string;
   inputMode: InputMode;
+  /** RecordIO: each S3 object arrives as one RecordIO frame (Pipe mode). */
+  recordWrapper: RecordWrapper;
 }
 
 /** inputdataconfig.json by channel name; a missing file means no declared channels. */
@@ -105,44 +110,15 @@ export async function readInputDataConfig(paths: MlPaths): Promise<Record<string
     if (contentType !== undefined && typeof contentType !== 'string') {
       throw invalid(`channel '${name}' has ContentType ${JSON.stringify(contentType)}; expected a string`);
     }
-    channels[name] = { inputMode: inputMode as InputMode, ...(contentType === undefined ? {} : { contentType }) };
+    const recordWrapper = entry.RecordWrapperType ?? 'None';
+    if (!RECORD_WRAPPERS.includes(recordWrapper as RecordWrapper)) {
+      throw invalid(`channel '${name}' has RecordWrapperType ${JSON.stringify(recordWrapper)}; expected ${RECORD_WRAPPERS.join(' or ')}`);
+    }
+    channels[name] = {
+      inputMode: inputMode as InputMode,
+      recordWrapper: recordWrapper as RecordWrapper,
+      ...(contentType === undefined ? {} : { contentType }),
+    };
   }
   return channels;
-}
-
-// Gzip types are accepted because compressed CSV is recognised by its magic bytes, not its label.
-const READABLE_MEDIA_TYPES = new Set(['text/csv', 'csv', 'application/x-gzip', 'application/gzip']);
-
-/**
- * Fails early, before any data is read, when a channel that training reads is
- * declared in a way this version cannot handle.
- */
-export function checkTrainingChannelConfig(name: string, cfg: ChannelConfig | undefined): void {
-  if (cfg === undefined) return;
-  if (cfg.inputMode === 'Pipe') {
-    throw new LinearError(
-      ErrorCode.UNSUPPORTED_INPUT_MODE,
-      `channel '${name}' uses Pipe mode, which this version does not read yet; ` +
-        'set TrainingInputMode to File or FastFile',
-    );
-  }
-  if (cfg.contentType === undefined) return;
-
-  const mediaType = parseMediaType(cfg.contentType);
-  const { type, params } = mediaType;
-  checkCharset(mediaType, `channel '${name}' (ContentType '${cfg.contentType}')`);
-  if (!READABLE_MEDIA_TYPES.has(type)) {
-    throw new LinearError(
-      ErrorCode.UNSUPPORTED_CONTENT_TYPE,
-      `channel '${name}' has ContentType '${cfg.contentType}'; only CSV (text/csv, optionally gzip-compressed) is read`,
-    );
-  }
-  const labelSize = params.get('label_size');
-  if (labelSize !== undefined && labelSize !== '1') {
-    throw new LinearError(
-      ErrorCode.UNSUPPORTED_CONTENT_TYPE,
-      `channel '${name}' has ContentType '${cfg.contentType}'; training needs exactly one label, ` +
-        `in the first column (label_size=1 or no label_size)`,
-    );
-  }
 }

@@ -9,6 +9,8 @@ export interface Hyperparameters {
   l2: number;
   /** Expected number of feature columns, checked against the data; absent means 'auto'. */
   featureDim?: number;
+  /** Parquet: the column holding the label, when it is not the first. */
+  labelColumn?: string;
 }
 
 export interface ParsedHyperparameters {
@@ -51,6 +53,12 @@ export const HYPERPARAMETER_DOCS = [
     type: "'auto' or integer > 0",
     default: 'auto',
     description: 'Number of feature columns (the label excluded); when set, training fails if the data differs.',
+  },
+  {
+    name: 'label_column',
+    type: 'column name',
+    default: 'first column',
+    description: 'Parquet channels: the column holding the label, when it is not the first column.',
   },
   {
     name: 'predictor_type',
@@ -140,6 +148,7 @@ interface Draft {
   useBias?: boolean;
   l2?: number;
   featureDim?: number;
+  labelColumn?: string;
 }
 
 /**
@@ -183,6 +192,7 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
       fitIntercept: draft.fitIntercept ?? draft.useBias ?? true,
       l2: draft.l2 ?? 0,
       ...(draft.featureDim === undefined ? {} : { featureDim: draft.featureDim }),
+      ...(draft.labelColumn === undefined ? {} : { labelColumn: draft.labelColumn }),
     },
     warnings,
   };
@@ -246,6 +256,12 @@ function applySupported(key: SupportedName, value: Scalar, draft: Draft): void {
         throw invalid(`feature_dim must be auto or a positive integer, got '${shown(value)}'`);
       }
       draft.featureDim = dim;
+      return;
+    }
+    case 'label_column': {
+      const name = String(value).trim();
+      if (name === '') throw invalid('label_column must name a column, got an empty string');
+      draft.labelColumn = name;
       return;
     }
     case 'predictor_type':

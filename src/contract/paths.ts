@@ -14,6 +14,8 @@ export interface MlPaths {
   /** Parent of one directory per File/FastFile channel. */
   readonly dataDir: string;
   channel(name: string): string;
+  /** Pipe mode's FIFO of a channel's first (and, for an exact fit, only) epoch. */
+  pipe(name: string): string;
   /** Uploaded as model.tar.gz; also where `serve` finds the model. */
   readonly modelDir: string;
   readonly modelFile: string;
@@ -40,6 +42,7 @@ export function mlPaths(root: string = DEFAULT_ML_ROOT): MlPaths {
     },
     dataDir,
     channel: (name) => path.join(dataDir, name),
+    pipe: (name) => path.join(dataDir, `${name}_0`),
     modelDir,
     modelFile: path.join(modelDir, 'model.json'),
     outputDir,

@@ -1,17 +1,29 @@
 /**
- * Feeds every file of a channel, in order, to a byte sink (trainer or
+ * Feeds every source of a channel, in order, to a byte sink (trainer or
  * scorer), one chunk at a time: the next chunk is read while the native core
  * works on the current one, and memory stays flat whatever the file size.
+ * Files that need random access (Parquet) are handed to the core by path;
+ * Pipe-mode FIFOs are read once, optionally into a spill file that later
+ * passes read instead.
  */
-import { stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ByteSink, SourceSummary } from '../native';
+import { systemErrorReason } from '../errors';
+import { sniffFormat, type ByteSink, type SourceSummary } from '../native';
 import type { Progress } from '../report/progress';
-import { readFileChunks } from './file-chunks';
+import { MAGIC_BYTES, readFileChunks, unreadable } from './file-chunks';
+import { readPipeChunks } from './pipe-chunks';
 
 export interface FileSummary extends SourceSummary {
   file: string;
   displayName: string;
+}
+
+/** Where a pipe's bytes were kept for another pass, and how many. */
+export interface Spill {
+  fifo: string;
+  file: string;
+  bytes: number;
 }
 
 export interface StreamOptions {
@@ -24,6 +36,10 @@ export interface StreamOptions {
   progress?: Progress;
   /** Rows so far, for the progress lines, when the sink counts them as it goes. */
   rows?: () => number;
+  /** How messages name a source, when not by its path under the root (a spill names its pipe). */
+  displayName?: (file: string) => string | undefined;
+  /** Keeps each FIFO's bytes in this directory (for another pass); the spills are added here. */
+  spill?: { dir: string; spills: Spill[]; log: (line: string) => void };
 }
 
 export async function streamFiles(files: string[], sink: ByteSink, options: StreamOptions): Promise<FileSummary[]> {
@@ -39,22 +55,41 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
   const state = () => ({ position, bytes, rows: options.rows?.() ?? rows });
   try {
     for (const [index, file] of files.entries()) {
-      const displayName = path.relative(options.root, file) || file;
+      const displayName = options.displayName?.(file) ?? (path.relative(options.root, file) || file);
       const before = position;
       const onStored = (read: number) => {
         position = before + read;
       };
-      sink.beginSource(displayName);
-      for await (const chunk of readFileChunks(file, { signal: options.signal, displayName, onStored })) {
-        await sink.push(chunk);
-        bytes += chunk.length;
-        progress?.update(state());
-        if (options.keepGoing && !options.keepGoing()) {
-          progress?.end({ position, bytes, rows });
-          return summaries;
+      const kind = await sourceKind(file, displayName);
+      let summary: SourceSummary;
+      if (kind === 'parquet') {
+        summary = await sink.readFile(file, displayName);
+        bytes += stored[index] ?? 0;
+      } else {
+        const spill = kind === 'pipe' && options.spill ? await openSpill(file, options.spill) : undefined;
+        const chunks =
+          kind === 'pipe'
+            ? readPipeChunks(file, { signal: options.signal, displayName, ...(spill ? { onRaw: spill.write } : {}) })
+            : readFileChunks(file, { signal: options.signal, displayName, onStored });
+        sink.beginSource(displayName);
+        let sourceBytes = 0;
+        try {
+          for await (const chunk of chunks) {
+            await sink.push(chunk);
+            bytes += chunk.length;
+            sourceBytes += chunk.length;
+            if (kind === 'pipe') position = before + sourceBytes;
+            progress?.update(state());
+            if (options.keepGoing && !options.keepGoing()) {
+              progress?.end({ position, bytes, rows });
+              return summaries;
+            }
+          }
+        } finally {
+          await spill?.close();
         }
+        summary = sink.endSource();
       }
-      const summary = sink.endSource();
       rows += summary.rows;
       position = before + (stored[index] ?? position - before);
       summaries.push({ ...summary, file, displayName });
@@ -67,11 +102,65 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
   return summaries;
 }
 
-/** A file's stored size; undefined when it cannot be read, which the read then reports properly. */
+/** A file's stored size; undefined for a FIFO, or when it cannot be read, which the read then reports properly. */
 async function storedSize(file: string): Promise<number | undefined> {
   try {
-    return (await stat(file)).size;
+    const stats = await stat(file);
+    return stats.isFIFO() ? undefined : stats.size;
   } catch {
     return undefined;
   }
+}
+
+/** A FIFO is opened once, by its reader; a file is Parquet (read by path) or streamed. */
+async function sourceKind(file: string, name: string): Promise<'pipe' | 'parquet' | 'stream'> {
+  let handle: FileHandle;
+  try {
+    if ((await stat(file)).isFIFO()) return 'pipe';
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw unreadable(name, err);
+  }
+  try {
+    const head = Buffer.alloc(MAGIC_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return sniffFormat(head.subarray(0, bytesRead), true) === 'parquet' ? 'parquet' : 'stream';
+  } catch (err) {
+    throw unreadable(name, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A file that keeps a pipe's bytes as they pass, for a pass that needs them
+ * again. When the disk fills, the copy is dropped (and said so): the pass
+ * that reads it still goes on, and only a later pass would fail.
+ */
+async function openSpill(fifo: string, spill: NonNullable<StreamOptions['spill']>): Promise<{ write: (chunk: Buffer) => Promise<void>; close: () => Promise<void> }> {
+  const file = path.join(spill.dir, `${path.basename(fifo)}.${process.pid}.spill`);
+  const entry: Spill = { fifo, file, bytes: 0 };
+  let handle: FileHandle | undefined = await open(file, 'w');
+  spill.spills.push(entry);
+  const drop = async (err: unknown) => {
+    await handle?.close().catch(() => undefined);
+    handle = undefined;
+    entry.bytes = -1;
+    spill.log(`could not keep a copy of ${fifo} in ${spill.dir} (${systemErrorReason(err)}); a second pass over it will not be possible`);
+  };
+  return {
+    write: async (chunk) => {
+      if (handle === undefined) return;
+      try {
+        await handle.write(chunk);
+        entry.bytes += chunk.length;
+      } catch (err) {
+        await drop(err);
+      }
+    },
+    close: async () => {
+      await handle?.close();
+      handle = undefined;
+    },
+  };
 }

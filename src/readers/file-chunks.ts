@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
+import { sniffFormat } from '../native';
 
 /** Large enough to amortise per-chunk parsing overhead, small enough to keep memory flat. */
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
@@ -17,7 +18,8 @@ export interface ReadFileChunksOptions {
   onStored?: (bytes: number) => void;
 }
 
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+/** Enough of a source's first bytes to tell gzip (and any other binary format) by its magic. */
+export const MAGIC_BYTES = 4;
 
 /**
  * Streams a file's bytes in chunks of about `chunkSize`, decompressing it on the
@@ -44,25 +46,30 @@ async function* readGzip(opened: Gzipped, name: string, signal: AbortSignal | un
       yield chunk as Buffer;
     }
   } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    if (isZlibError(err)) {
-      // The file starts with the gzip magic, so a bad magic can only be where a
-      // member ended and zlib read what follows (anything but zero padding) as the next.
-      const trailing = (err as Error).message === 'incorrect header check';
-      throw new LinearError(
-        ErrorCode.CORRUPT_GZIP,
-        trailing
-          ? `${name} has bytes after the end of its gzip data that are not gzip (trailing garbage or a damaged second member); ` +
-              're-compress it or upload it uncompressed'
-          : `${name} starts like gzip but is corrupt or truncated: ${(err as Error).message}; ` +
-              're-compress it or upload it uncompressed',
-      );
-    }
-    throw unreadable(name, err);
+    throw inflateError(name, err);
   } finally {
     // Also runs when the caller stops early; destroying closes the file.
     stream.destroy();
   }
+}
+
+/** What went wrong inflating `name`: abort as is, corrupt gzip coded, anything else unreadable. */
+export function inflateError(name: string, err: unknown): Error {
+  if ((err as Error).name === 'AbortError' || err instanceof LinearError) return err as Error;
+  if (isZlibError(err)) {
+    // The source starts with the gzip magic, so a bad magic can only be where a
+    // member ended and zlib read what follows (anything but zero padding) as the next.
+    const trailing = (err as Error).message === 'incorrect header check';
+    return new LinearError(
+      ErrorCode.CORRUPT_GZIP,
+      trailing
+        ? `${name} has bytes after the end of its gzip data that are not gzip (trailing garbage or a damaged second member); ` +
+            're-compress it or upload it uncompressed'
+        : `${name} starts like gzip but is corrupt or truncated: ${(err as Error).message}; ` +
+            're-compress it or upload it uncompressed',
+    );
+  }
+  return unreadable(name, err);
 }
 
 /** Two buffers in turn: one with the chunk the caller holds, one being filled. */
@@ -116,10 +123,9 @@ async function openBytes(file: string, name: string, chunkSize: number): Promise
     throw unreadable(name, err);
   }
   try {
-    // A file shorter than the magic leaves zeros in `head`, so it never matches.
-    const head = Buffer.alloc(GZIP_MAGIC.length);
-    await handle.read(head, 0, head.length, 0);
-    if (!head.equals(GZIP_MAGIC)) return { handle };
+    const head = Buffer.alloc(MAGIC_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    if (sniffFormat(head.subarray(0, bytesRead), true) !== 'gzip') return { handle };
     const source = handle.createReadStream({ start: 0, highWaterMark: chunkSize });
     // The callback has nothing to add: pipeline destroys the gunzip stream with any
     // read or inflate error, and the loop in readFileChunks sees it there.
@@ -143,6 +149,6 @@ function isZlibError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('Z_');
 }
 
-function unreadable(name: string, err: unknown): LinearError {
+export function unreadable(name: string, err: unknown): LinearError {
   return new LinearError(ErrorCode.UNREADABLE_FILE, `cannot read ${name}: ${systemErrorReason(err)}`);
 }

@@ -2,7 +2,8 @@
 //! Long work runs as `AsyncTask`s on the libuv pool so the JS thread keeps
 //! reading the next chunk; every error crosses as `CODE: message`.
 
-use linear_core::fit::{fit_arrays, FitOptions, StreamingFit};
+use linear_core::decode::{sniff, Declared, Format, SourceSummary};
+use linear_core::fit::{fit_arrays, FitOptions, NextPass, StreamingFit};
 use linear_core::model::Model as CoreModel;
 use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat};
 use linear_core::score::{ScoreMetrics, Scorer as CoreScorer};
@@ -215,13 +216,49 @@ pub struct BindingSourceSummary {
     pub empty: bool,
 }
 
-impl From<linear_core::csv::SourceSummary> for BindingSourceSummary {
-    fn from(s: linear_core::csv::SourceSummary) -> Self {
+impl From<SourceSummary> for BindingSourceSummary {
+    fn from(s: SourceSummary) -> Self {
         BindingSourceSummary { rows: s.rows as f64, had_header: s.had_header, empty: s.empty }
     }
 }
 
-/// Streams CSV bytes (label first) into an exact least-squares fit.
+/// How a channel's data is declared (inputdataconfig.json's ContentType and
+/// its parameters, and the format hyperparameters).
+#[napi(object)]
+#[derive(Clone, Default)]
+pub struct BindingChannelFormat {
+    /// "csv" | "libsvm" | "recordio-protobuf" | "parquet"; absent: sniff each source.
+    pub format: Option<String>,
+    /// CSV header=present (true) or absent (false); absent: decide from the first line.
+    pub header: Option<bool>,
+    /// libsvm indices start at 0.
+    pub zero_based: Option<bool>,
+    /// Parquet column holding the label, when not the first.
+    pub label_column: Option<String>,
+    /// Each source is a stream of RecordIO frames, one object each (Pipe mode, RecordWrapperType=RecordIO).
+    pub unwrap_records: Option<bool>,
+}
+
+impl TryFrom<&BindingChannelFormat> for Declared {
+    type Error = Error;
+    fn try_from(b: &BindingChannelFormat) -> Result<Declared> {
+        let format = match b.format.as_deref() {
+            None => None,
+            Some(name) => Some(Format::from_name(name).ok_or_else(|| Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: unknown format '{name}'")))?),
+        };
+        Ok(Declared { format, header: b.header, zero_based: b.zero_based.unwrap_or(false), label_column: b.label_column.clone() })
+    }
+}
+
+/// What the first bytes of a source are: "gzip", "csv", "libsvm",
+/// "recordio-protobuf", "parquet" or "text" (CSV or libsvm alike); null when
+/// more bytes are needed and `complete` is false.
+#[napi]
+pub fn sniff_format(head: &[u8], complete: bool) -> Option<String> {
+    sniff(head, complete).map(|found| found.name().to_string())
+}
+
+/// Streams a channel's bytes (label first) into an exact least-squares fit.
 #[napi]
 pub struct Trainer {
     inner: Arc<Mutex<StreamingFit>>,
@@ -242,6 +279,25 @@ impl Task for TrainerPush {
 
     fn resolve(&mut self, _env: Env, _: ()) -> Result<()> {
         Ok(())
+    }
+}
+
+pub struct TrainerReadFile {
+    inner: Arc<Mutex<StreamingFit>>,
+    path: String,
+    name: String,
+}
+
+impl Task for TrainerReadFile {
+    type Output = SourceSummary;
+    type JsValue = BindingSourceSummary;
+
+    fn compute(&mut self) -> Result<SourceSummary> {
+        lock(&self.inner)?.read_file(std::path::Path::new(&self.path), &self.name).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, summary: SourceSummary) -> Result<BindingSourceSummary> {
+        Ok(summary.into())
     }
 }
 
@@ -266,9 +322,33 @@ impl Task for TrainerFinish {
 impl Trainer {
     /// `expectedFeatures` fixes the row width (label + features) when known.
     #[napi(constructor)]
-    pub fn new(options: BindingFitOptions, expected_features: Option<u32>) -> Result<Self> {
-        let inner = StreamingFit::new(options.into(), expected_features.map(|p| p as usize), threads()).map_err(to_napi)?;
+    pub fn new(options: BindingFitOptions, expected_features: Option<u32>, format: Option<BindingChannelFormat>) -> Result<Self> {
+        let format = format.unwrap_or_default();
+        let declared = Declared::try_from(&format)?;
+        let mut inner = StreamingFit::with_format(options.into(), expected_features.map(|p| p as usize), threads(), declared).map_err(to_napi)?;
+        if format.unwrap_records == Some(true) {
+            inner.unwrap_records();
+        }
         Ok(Trainer { inner: Arc::new(Mutex::new(inner)) })
+    }
+
+    /// Reads a whole file by path (Parquet, which needs random access).
+    #[napi(ts_return_type = "Promise<BindingSourceSummary>")]
+    pub fn read_file(&self, path: String, name: String) -> AsyncTask<TrainerReadFile> {
+        AsyncTask::new(TrainerReadFile { inner: self.inner.clone(), path, name })
+    }
+
+    /// Why the last `finish` answered null: "rows" (the first pass learnt the
+    /// width only) or "extended" (f64 could not certify the answer).
+    #[napi(getter)]
+    pub fn next_pass(&self) -> Result<Option<String>> {
+        Ok(lock(&self.inner)?.next_pass().map(|pass| {
+            match pass {
+                NextPass::Rows => "rows",
+                NextPass::Extended => "extended",
+            }
+            .to_string()
+        }))
     }
 
     /// Names the next source (a file) in error messages; resets line numbers.
@@ -291,7 +371,7 @@ impl Trainer {
     }
 
     /// The fit, or null when the sources must be streamed again after
-    /// `startSecondPass()` (the f64 pass could not certify the answer).
+    /// `startNextPass()` (see `nextPass`).
     #[napi(ts_return_type = "Promise<BindingFit | null>")]
     pub fn finish(&self) -> AsyncTask<TrainerFinish> {
         AsyncTask::new(TrainerFinish { inner: self.inner.clone() })
@@ -304,6 +384,7 @@ impl Trainer {
         Ok(Model { inner: Arc::new(model) })
     }
 
+    /// Starts the pass `finish` asked for; stream every source again.
     #[napi]
     pub fn start_next_pass(&self) -> Result<()> {
         lock(&self.inner)?.start_next_pass().map_err(to_napi)
@@ -375,7 +456,7 @@ pub struct BindingSourceEnd {
     pub summary: BindingSourceSummary,
 }
 
-/// Streams CSV rows (features, or label then features) through a model.
+/// Streams a channel's rows (features, or label then features) through a model.
 #[napi]
 pub struct Scorer {
     inner: Arc<Mutex<CoreScorer>>,
@@ -399,11 +480,41 @@ impl Task for ScorerPush {
     }
 }
 
+pub struct ScorerReadFile {
+    inner: Arc<Mutex<CoreScorer>>,
+    path: String,
+    name: String,
+}
+
+impl Task for ScorerReadFile {
+    type Output = (Vec<f64>, SourceSummary);
+    type JsValue = BindingSourceEnd;
+
+    fn compute(&mut self) -> Result<(Vec<f64>, SourceSummary)> {
+        lock(&self.inner)?.read_file(std::path::Path::new(&self.path), &self.name).map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, (predictions, summary): (Vec<f64>, SourceSummary)) -> Result<BindingSourceEnd> {
+        Ok(BindingSourceEnd { predictions: Float64Array::new(predictions), summary: summary.into() })
+    }
+}
+
 #[napi]
 impl Scorer {
     #[napi(constructor)]
-    pub fn new(model: &Model) -> Self {
-        Scorer { inner: Arc::new(Mutex::new(CoreScorer::new(model.inner.clone(), threads()))) }
+    pub fn new(model: &Model, format: Option<BindingChannelFormat>) -> Result<Self> {
+        let format = format.unwrap_or_default();
+        let mut inner = CoreScorer::with_format(model.inner.clone(), threads(), Declared::try_from(&format)?);
+        if format.unwrap_records == Some(true) {
+            inner.unwrap_records();
+        }
+        Ok(Scorer { inner: Arc::new(Mutex::new(inner)) })
+    }
+
+    /// Predictions of a whole file read by path (Parquet).
+    #[napi(ts_return_type = "Promise<BindingSourceEnd>")]
+    pub fn read_file(&self, path: String, name: String) -> AsyncTask<ScorerReadFile> {
+        AsyncTask::new(ScorerReadFile { inner: self.inner.clone(), path, name })
     }
 
     #[napi]
@@ -437,7 +548,9 @@ impl Scorer {
     }
 }
 
-/// One invocation: body and response formats ("csv" | "json" | "jsonlines").
+/// One invocation: body format ("csv" | "json" | "jsonlines" | "libsvm" |
+/// "recordio-protobuf") and response format ("csv" | "json" | "jsonlines" |
+/// "recordio-protobuf").
 #[napi(object)]
 pub struct BindingInvocation {
     pub body: String,
@@ -448,19 +561,35 @@ pub struct BindingInvocation {
     pub intervals: Option<f64>,
 }
 
-fn format_of(name: &str) -> Result<(BodyFormat, ResponseFormat)> {
+fn unknown_format(name: &str) -> Error {
+    Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: unknown format '{name}'"))
+}
+
+fn body_format(name: &str) -> Result<BodyFormat> {
     match name {
-        "csv" => Ok((BodyFormat::Csv, ResponseFormat::Csv)),
-        "json" => Ok((BodyFormat::Json, ResponseFormat::Json)),
-        "jsonlines" => Ok((BodyFormat::JsonLines, ResponseFormat::JsonLines)),
-        other => Err(Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: unknown format '{other}'"))),
+        "csv" => Ok(BodyFormat::Csv),
+        "json" => Ok(BodyFormat::Json),
+        "jsonlines" => Ok(BodyFormat::JsonLines),
+        "libsvm" => Ok(BodyFormat::Libsvm),
+        "recordio-protobuf" => Ok(BodyFormat::RecordIo),
+        other => Err(unknown_format(other)),
+    }
+}
+
+fn response_format(name: &str) -> Result<ResponseFormat> {
+    match name {
+        "csv" => Ok(ResponseFormat::Csv),
+        "json" => Ok(ResponseFormat::Json),
+        "jsonlines" => Ok(ResponseFormat::JsonLines),
+        "recordio-protobuf" => Ok(ResponseFormat::RecordIo),
+        other => Err(unknown_format(other)),
     }
 }
 
 impl TryFrom<&BindingInvocation> for Invocation {
     type Error = Error;
     fn try_from(b: &BindingInvocation) -> Result<Invocation> {
-        Ok(Invocation { body: format_of(&b.body)?.0, response: format_of(&b.response)?.1, labelled: b.labelled, intervals: b.intervals })
+        Ok(Invocation { body: body_format(&b.body)?, response: response_format(&b.response)?, labelled: b.labelled, intervals: b.intervals })
     }
 }
 
