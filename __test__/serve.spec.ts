@@ -213,12 +213,14 @@ test('415 for an unsupported content type, 406 for an unsupported Accept, 404 an
   t.regex(server.logs(), /POST \/invocations 415 UNSUPPORTED_CONTENT_TYPE/);
 });
 
-test('GET /execution-parameters describes batch transform limits', async (t) => {
+test('GET /execution-parameters describes batch transform limits and every content type', async (t) => {
   const res = await fetch(`${server.url}/execution-parameters`);
   const params = (await res.json()) as Record<string, unknown>;
   t.is(params.BatchStrategy, 'MULTI_RECORD');
   t.is(params.MaxPayloadInMB, 6);
   t.true(Number(params.MaxConcurrentTransforms) >= 1);
+  t.deepEqual(params.SupportedContentTypes, ['text/csv', 'application/json', 'application/jsonlines', 'text/libsvm', 'application/x-recordio-protobuf']);
+  t.deepEqual(params.SupportedResponseMIMETypes, ['text/csv', 'application/json', 'application/jsonlines', 'application/x-recordio-protobuf']);
 });
 
 test('a 6 MiB CSV body is scored in full; one byte more is 413', async (t) => {

@@ -109,8 +109,11 @@ export const parseMediaType = memoized(function parseMediaType(header: string): 
   return { type: type.trim().toLowerCase(), params };
 });
 
-const SUPPORTED = 'text/csv, application/json, application/jsonlines, text/libsvm, application/x-recordio-protobuf';
-const SUPPORTED_RESPONSES = 'text/csv, application/json, application/jsonlines, application/x-recordio-protobuf';
+/** The request and response types serving answers, for messages and /execution-parameters. */
+export const REQUEST_CONTENT_TYPES = [CSV_TYPES[0], JSON_TYPES[0], JSON_LINES_TYPES[0], LIBSVM_TYPES[0], RECORDIO_TYPES[0]];
+export const RESPONSE_CONTENT_TYPES = [CSV_TYPES[0], JSON_TYPES[0], JSON_LINES_TYPES[0], RECORDIO_TYPES[0]];
+const SUPPORTED = REQUEST_CONTENT_TYPES.join(', ');
+const SUPPORTED_RESPONSES = RESPONSE_CONTENT_TYPES.join(', ');
 
 function firstNonSpace(body: Buffer): number | undefined {
   for (const byte of body) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return byte;

@@ -8,7 +8,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { MIME, bodyFormat, clipHeader, customAttributes, labelled, parseMediaType, requestedIntervals, responseFormat } from '../codecs/media-types';
+import { MIME, REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES, bodyFormat, clipHeader, customAttributes, labelled, parseMediaType, requestedIntervals, responseFormat } from '../codecs/media-types';
 import type { ServingSettings } from '../contract/serving-env';
 import { ErrorCode, LinearError, toLinearError, type ErrorCodeName } from '../errors';
 import type { Predictor } from '../native';
@@ -76,6 +76,8 @@ export function createApp({ predictor, settings, log }: AppOptions) {
     MaxConcurrentTransforms: settings.maxConcurrentTransforms ?? os.availableParallelism(),
     BatchStrategy: 'MULTI_RECORD',
     MaxPayloadInMB: settings.maxPayloadMb,
+    SupportedContentTypes: REQUEST_CONTENT_TYPES,
+    SupportedResponseMIMETypes: RESPONSE_CONTENT_TYPES,
   });
 
   async function invocations(req: IncomingMessage, res: ServerResponse): Promise<void> {
