@@ -185,18 +185,27 @@ pub fn sniff(head: &[u8], complete: bool) -> Option<Sniffed> {
             return None;
         }
     }
-    let mut lines = head.split(|&b| b == b'\n');
-    let last_may_be_cut = !complete && head.len() < SNIFF_TEXT_BYTES;
-    let count = head.split(|&b| b == b'\n').count();
-    for (i, line) in lines.by_ref().enumerate() {
-        if i + 1 == count && last_may_be_cut {
+    // Text: the first non-blank line decides, once it is complete (or as far
+    // as it goes when the source ends or the line runs past the sniff window).
+    let window = &head[..head.len().min(SNIFF_TEXT_BYTES)];
+    let settled = complete || head.len() >= SNIFF_TEXT_BYTES;
+    let mut rest = window;
+    loop {
+        let (line, complete_line) = match memchr::memchr(b'\n', rest) {
+            Some(end) => (&rest[..end], true),
+            None => (rest, false),
+        };
+        if !complete_line && !settled {
             return None;
         }
         if !line.iter().all(u8::is_ascii_whitespace) {
             return Some(sniff_text_line(line));
         }
+        if !complete_line {
+            return Some(Sniffed::Format(Format::Csv));
+        }
+        rest = &rest[line.len() + 1..];
     }
-    Some(Sniffed::Format(Format::Csv))
 }
 
 /// CSV when the line has a comma (or quotes), libsvm when a token after the
@@ -528,6 +537,45 @@ mod tests {
         assert_eq!(out, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(reader.header(), Some(&["y".to_string(), "x".to_string()][..]));
         assert_eq!(reader.format(), Some(Format::Csv));
+    }
+
+    /// A RecordIO frame around each payload, as Pipe mode's RecordWrapperType=RecordIO sends objects.
+    fn framed(objects: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for payload in objects {
+            out.extend_from_slice(&RECORDIO_MAGIC);
+            out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            out.extend_from_slice(payload);
+            out.resize(out.len().next_multiple_of(4), 0);
+        }
+        out
+    }
+
+    #[test]
+    fn wrapped_objects_are_sources_each_with_its_own_header() {
+        let stream = framed(&[b"y,x\n1,2\n3,4\n", b"y,x\n5,6", b"", b"y,x\n7,8\n"]);
+        let mut reader = ChannelReader::new(Width::Any, 1, Declared::default());
+        reader.unwrap_records();
+        let mut out = Vec::new();
+        reader.begin_source("train_0");
+        for chunk in stream.chunks(3) {
+            reader.push(chunk, &mut out).unwrap();
+        }
+        let summary = reader.end_source(&mut out).unwrap();
+        assert_eq!(out, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+        assert_eq!((summary.rows, summary.had_header, summary.empty), (4, true, false));
+        assert_eq!(reader.header(), Some(&["y".to_string(), "x".to_string()][..]));
+    }
+
+    #[test]
+    fn a_bad_row_in_a_wrapped_object_names_the_object() {
+        let stream = framed(&[b"1,2\n", b"3,4\n5,x\n"]);
+        let mut reader = ChannelReader::new(Width::Any, 1, Declared::default());
+        reader.unwrap_records();
+        reader.begin_source("train_0");
+        let err = reader.push(&stream, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.code(), "NON_NUMERIC_VALUE");
+        assert!(err.to_string().starts_with("train_0 object 2 line 2, column 2"), "{err}");
     }
 
     #[test]
