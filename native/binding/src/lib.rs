@@ -244,7 +244,9 @@ impl TryFrom<&BindingChannelFormat> for Declared {
     fn try_from(b: &BindingChannelFormat) -> Result<Declared> {
         let format = match b.format.as_deref() {
             None => None,
-            Some(name) => Some(Format::from_name(name).ok_or_else(|| Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: unknown format '{name}'")))?),
+            Some(name) => {
+                Some(Format::from_name(name).ok_or_else(|| Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: unknown format '{name}'")))?)
+            }
         };
         Ok(Declared { format, header: b.header, zero_based: b.zero_based.unwrap_or(false), label_column: b.label_column.clone() })
     }

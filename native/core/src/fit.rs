@@ -7,8 +7,8 @@
 //! while the condition number lets refinement converge.
 
 use crate::accumulate::{Accumulator, Design, Shift, LANES};
-use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::dd::Dd;
+use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::error::CoreError;
 use crate::model::{Model, Names};
 use crate::solve::{solve, Fit, Precision};

@@ -3,8 +3,8 @@
 //! header row is mapped to the model's features by name, in any order, as
 //! serving does.
 
-use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::dd::Dd;
+use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::error::CoreError;
 use crate::model::{column_order, Model};
 use std::sync::Arc;

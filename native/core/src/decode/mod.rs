@@ -173,11 +173,9 @@ const SNIFF_TEXT_BYTES: usize = 1 << 16;
 /// The format of a source from its first bytes, or `None` when more bytes are
 /// needed (`complete`: there are no more).
 pub fn sniff(head: &[u8], complete: bool) -> Option<Sniffed> {
-    for (magic, found) in [
-        (&RECORDIO_MAGIC[..], Sniffed::Format(Format::RecordIo)),
-        (PARQUET_MAGIC, Sniffed::Format(Format::Parquet)),
-        (GZIP_MAGIC, Sniffed::Gzip),
-    ] {
+    for (magic, found) in
+        [(&RECORDIO_MAGIC[..], Sniffed::Format(Format::RecordIo)), (PARQUET_MAGIC, Sniffed::Format(Format::Parquet)), (GZIP_MAGIC, Sniffed::Gzip)]
+    {
         if head.starts_with(magic) {
             return Some(found);
         }
