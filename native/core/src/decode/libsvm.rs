@@ -527,7 +527,7 @@ impl LibsvmReader {
                 ))
             }
             Fault::ZeroIndex => malformed(format!(
-                "token {k} ('{}') has index 0 but indices count from 1; if the data numbers its features from 0, declare it zero-based (zero_based), otherwise number them from 1",
+                "token {k} ('{}') has index 0 but indices count from 1; if the data numbers its features from 0, declare the channel's ContentType as text/libsvm;zero_based=true, otherwise number them from 1",
                 shown(bytes)
             )),
             Fault::Qid => malformed(format!(
