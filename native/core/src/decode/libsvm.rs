@@ -837,7 +837,7 @@ mod tests {
             (exact, b"1 x:1\n", "MALFORMED_RECORD", "data.svm line 1: token 2 ('x:1'): 'x' is not a feature index"),
             (any, b"1 -1:1\n", "MALFORMED_RECORD", "token 2 ('-1:1'): '-1' is not a feature index; indices are whole numbers counting from 1"),
             (any, b"1 2:1 3\n", "MALFORMED_RECORD", "data.svm line 1: token 3 ('3') is not index:value"),
-            (exact, b"1 1:2\n\n2 0:5\n", "MALFORMED_RECORD", "data.svm line 3: token 2 ('0:5') has index 0 but indices count from 1; if the data numbers its features from 0, declare it zero-based"),
+            (exact, b"1 1:2\n\n2 0:5\n", "MALFORMED_RECORD", "data.svm line 3: token 2 ('0:5') has index 0 but indices count from 1; if the data numbers its features from 0, declare the channel's ContentType as text/libsvm;zero_based=true"),
             (any, b"1 2:5 1:1 2:6\n", "MALFORMED_RECORD", "data.svm line 1: token 4 ('2:6') repeats index 2; each feature may appear once per line"),
             (exact, b"3 qid:1 1:2\n", "MALFORMED_RECORD", "data.svm line 1: token 2 ('qid:1') is a ranking group (qid), which regression does not use; remove the qid:N tokens"),
             (any, b"qid:1 1:2\n", "MALFORMED_RECORD", "token 1 ('qid:1') is a ranking group"),
