@@ -86,10 +86,34 @@ impl From<Fault> for Problem {
     }
 }
 
+thread_local! {
+    /// Set while this thread is inside [`guard`]: a panic there is an expected
+    /// outcome on hostile bytes, reported as a coded error, not a crash to print.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Wraps the process's panic hook once, so panics inside [`guard`] print
+/// nothing (the coded error says what happened) and all others print as before.
+fn quiet_guarded_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs a call into the parquet crate, turning its errors, and any panic on
 /// hostile bytes, into a [`Fault`].
 fn guard<T>(call: impl FnOnce() -> parquet::errors::Result<T>) -> Result<T, Fault> {
-    match catch_unwind(AssertUnwindSafe(call)) {
+    quiet_guarded_panics();
+    let outer = GUARDED.with(|g| g.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(call));
+    GUARDED.with(|g| g.set(outer));
+    match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(ParquetError::NYI(message))) => Err(Fault::Unsupported(message)),
         Ok(Err(error)) => Err(Fault::Corrupt(error.to_string())),
