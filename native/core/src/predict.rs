@@ -185,8 +185,9 @@ impl Predictor {
     }
 
     /// Rows of a body in one of the channel formats. A RecordIO record
-    /// carries its label apart from the features, so it is dropped whatever
-    /// `labelled` says; text rows must match `labelled`.
+    /// carries its label apart from the features, and a libsvm line's label
+    /// is the token without a colon, so theirs is dropped whatever `labelled`
+    /// says; CSV rows must match `labelled`.
     fn decode_rows(&self, body: &[u8], format: Format, labelled: bool) -> Result<Rows, CoreError> {
         let p = self.features();
         let declared = Declared { format: Some(format), ..Declared::default() };
@@ -203,7 +204,7 @@ impl Predictor {
             }
             return Ok(Rows { values: Vec::new(), intervals: None });
         };
-        let labelled = if format == Format::RecordIo { width == p + 1 } else { labelled };
+        let labelled = if matches!(format, Format::RecordIo | Format::Libsvm) { width == p + 1 } else { labelled };
         let at = || reader.first_data_line().cloned().unwrap_or(Location::line("body", 1));
         if width == p + 1 && !labelled {
             return Err(CoreError::UnexpectedLabel { at: at(), features: p });
@@ -431,6 +432,10 @@ mod tests {
             assert_eq!(invoke(&p, body, B::Json, R::JsonLines, false).unwrap(), "{\"score\":31}\n", "{body}");
         }
         assert_eq!(invoke(&p, "[10,5]\n\n{\"x\":2,\"z\":1}\n", B::JsonLines, R::Csv, false).unwrap(), "31\n7\n");
+        for labelled in [false, true] {
+            assert_eq!(invoke(&p, "1:10 2:5\n2:0 1:2\n", B::Libsvm, R::Csv, labelled).unwrap(), "31\n7\n", "no label, label_size {labelled}");
+            assert_eq!(invoke(&p, "99 1:10 2:5\n0 1:2\n", B::Libsvm, R::Csv, labelled).unwrap(), "31\n7\n", "a label, label_size {labelled}");
+        }
     }
 
     #[test]
