@@ -1,8 +1,15 @@
 /**
- * A test-only Python with numpy, for reference answers (never a product
- * dependency): a virtualenv at __test__/.venv, made on first use and reused.
- * Decided when a spec loads, so tests that need it are registered as skipped,
- * with the reason, where it cannot be had.
+ * Test-only Pythons for reference answers and reference files (never a
+ * product dependency), virtualenvs under __test__/.venv made by
+ * scripts/test-python.sh (npm test runs it first):
+ *
+ * - `NUMPY`: numpy alone, at __test__/.venv.
+ * - `formatsPython()`: numpy, scipy, pyarrow and the SageMaker Python SDK v2
+ *   (its `sagemaker.amazon.common` writes and reads real RecordIO-protobuf),
+ *   at __test__/.venv/formats.
+ *
+ * Both are decided before tests are registered, so tests that need them are
+ * registered as skipped, with the reason, where they cannot be had.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,20 +19,42 @@ const VENV = path.join(__dirname, '..', '.venv');
 const PYTHON = path.join(VENV, 'bin', 'python');
 export const PYTHON_SCRIPTS = path.join(__dirname, '..', 'python');
 
-function run(command: string, args: string[]): string | null {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 300_000 });
+/** A Python to run, or why there is none. */
+export type PythonAvailability = { python: string } | { reason: string };
+
+/** Runs a command; null when it succeeded, else the last line it printed. */
+function run(command: string, args: string[], timeout = 300_000, env?: NodeJS.ProcessEnv): string | null {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout, ...(env ? { env: { ...process.env, ...env } } : {}) });
   if (result.status === 0) return null;
   return (result.stderr || result.stdout || String(result.error ?? `exit ${result.status}`)).trim().split('\n').slice(-1)[0];
 }
 
-function setUp(): { python: string } | { reason: string } {
-  const hasNumpy = () => existsSync(PYTHON) && run(PYTHON, ['-c', 'import numpy']) === null;
-  if (hasNumpy()) return { python: PYTHON };
-  const made = run('python3', ['-m', 'venv', VENV]);
-  if (made !== null) return { reason: `no Python virtualenv (${made})` };
-  const installed = run(PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', '--timeout', '30', 'numpy']);
-  if (installed !== null || !hasNumpy()) return { reason: `numpy could not be installed (${installed ?? 'import failed'})` };
-  return { python: PYTHON };
+const MAKE_THEM = 'run bash scripts/test-python.sh (npm test does) to make it';
+
+function setUp(): PythonAvailability {
+  if (!existsSync(PYTHON)) return { reason: `no test Python at ${VENV}; ${MAKE_THEM}` };
+  const failed = run(PYTHON, ['-c', 'import numpy']);
+  return failed === null ? { python: PYTHON } : { reason: `numpy does not import in ${VENV} (${failed}); ${MAKE_THEM}` };
 }
 
 export const NUMPY = setUp();
+
+const FORMATS_VENV = path.join(VENV, 'formats');
+const FORMATS_PYTHON = path.join(FORMATS_VENV, 'bin', 'python');
+const FORMATS_IMPORTS = 'import numpy, scipy.sparse, pyarrow.parquet; from sagemaker.amazon.common import read_records, write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor';
+/** Silences the SDK's v2 deprecation notice, which would otherwise fill stderr on every run. */
+export const FORMATS_PYTHON_ENV: NodeJS.ProcessEnv = { SAGEMAKER_SUPPRESS_V2_WARNING: '1' };
+
+let formats: PythonAvailability | undefined;
+
+/** The Python with the SageMaker SDK, scipy and pyarrow; checked once per process. */
+export function formatsPython(): PythonAvailability {
+  formats ??= setUpFormats();
+  return formats;
+}
+
+function setUpFormats(): PythonAvailability {
+  if (!existsSync(FORMATS_PYTHON)) return { reason: `no test Python with the SageMaker SDK at ${FORMATS_VENV}; ${MAKE_THEM}` };
+  const failed = run(FORMATS_PYTHON, ['-c', FORMATS_IMPORTS], 120_000, FORMATS_PYTHON_ENV);
+  return failed === null ? { python: FORMATS_PYTHON } : { reason: `the SageMaker SDK, scipy or pyarrow do not import in ${FORMATS_VENV} (${failed}); ${MAKE_THEM}` };
+}
