@@ -9,9 +9,9 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { systemErrorReason } from '../errors';
-import { sniffFormat, type ByteSink, type SourceSummary } from '../native';
+import type { ByteSink, SourceSummary } from '../native';
 import type { Progress } from '../report/progress';
-import { MAGIC_BYTES, readFileChunks, unreadable } from './file-chunks';
+import { openSniffed, readFileChunks, unreadable } from './file-chunks';
 import { readPipeChunks } from './pipe-chunks';
 
 export interface FileSummary extends SourceSummary {
@@ -114,22 +114,14 @@ async function storedSize(file: string): Promise<number | undefined> {
 
 /** A FIFO is opened once, by its reader; a file is Parquet (read by path) or streamed. */
 async function sourceKind(file: string, name: string): Promise<'pipe' | 'parquet' | 'stream'> {
-  let handle: FileHandle;
   try {
     if ((await stat(file)).isFIFO()) return 'pipe';
-    handle = await open(file, 'r');
   } catch (err) {
     throw unreadable(name, err);
   }
-  try {
-    const head = Buffer.alloc(MAGIC_BYTES);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return sniffFormat(head.subarray(0, bytesRead), true) === 'parquet' ? 'parquet' : 'stream';
-  } catch (err) {
-    throw unreadable(name, err);
-  } finally {
-    await handle.close();
-  }
+  const { handle, sniffed } = await openSniffed(file, name);
+  await handle.close();
+  return sniffed === 'parquet' ? 'parquet' : 'stream';
 }
 
 /**

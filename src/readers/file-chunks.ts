@@ -116,6 +116,21 @@ interface Gzipped {
  */
 
 async function openBytes(file: string, name: string, chunkSize: number): Promise<{ handle: FileHandle } | Gzipped> {
+  const { handle, sniffed } = await openSniffed(file, name);
+  if (sniffed !== 'gzip') return { handle };
+  try {
+    const source = handle.createReadStream({ start: 0, highWaterMark: chunkSize });
+    // The callback has nothing to add: pipeline destroys the gunzip stream with any
+    // read or inflate error, and the loop in readFileChunks sees it there.
+    return { stream: pipeline(source, createGunzip({ chunkSize }), () => {}), storedBytes: () => source.bytesRead };
+  } catch (err) {
+    await handle.close();
+    throw unreadable(name, err);
+  }
+}
+
+/** Opens a file and sniffs its first bytes (see `sniffFormat`); the caller closes the handle. */
+export async function openSniffed(file: string, name: string): Promise<{ handle: FileHandle; sniffed: string | undefined }> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -125,11 +140,7 @@ async function openBytes(file: string, name: string, chunkSize: number): Promise
   try {
     const head = Buffer.alloc(MAGIC_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    if (sniffFormat(head.subarray(0, bytesRead), true) !== 'gzip') return { handle };
-    const source = handle.createReadStream({ start: 0, highWaterMark: chunkSize });
-    // The callback has nothing to add: pipeline destroys the gunzip stream with any
-    // read or inflate error, and the loop in readFileChunks sees it there.
-    return { stream: pipeline(source, createGunzip({ chunkSize }), () => {}), storedBytes: () => source.bytesRead };
+    return { handle, sniffed: sniffFormat(head.subarray(0, bytesRead), true) };
   } catch (err) {
     await handle.close();
     throw unreadable(name, err);

@@ -3,6 +3,44 @@
 
 use crate::model::{Inference, Model, PerParameter, Prediction, Statistics, FORMAT, VERSION};
 
+/// Decimal spellings that stress a number parser (signs, no digits before or
+/// after the point, 17+ digits, the ends of the range, subnormals, overflow
+/// and underflow), then `random` random values in three spellings each.
+pub fn number_spellings(seed: u64, random: usize) -> Vec<String> {
+    let mut cells: Vec<String> = [
+        "0",
+        "-0",
+        "+1.5",
+        "1.",
+        ".5",
+        "123456789012345678",
+        "9007199254740993",
+        "1e22",
+        "1e23",
+        "4.9e-324",
+        "1.7976931348623157e308",
+        "0.1",
+        "-2.5E-3",
+        "3e+4",
+        "00012.50",
+        "12345678901234567890123",
+        "2.2250738585072014e-308",
+        "0.30000000000000004",
+        "1e-400",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut rng = Lcg::new(seed);
+    for _ in 0..random {
+        let x = (rng.uniform() - 0.5) * 10f64.powi((rng.uniform() * 40.0) as i32 - 20);
+        cells.push(format!("{x}"));
+        cells.push(format!("{x:e}"));
+        cells.push(format!("{x:.7}"));
+    }
+    cells
+}
+
 pub struct Lcg(u64);
 
 impl Lcg {

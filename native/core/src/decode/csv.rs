@@ -6,7 +6,7 @@
 //! one cell, and not a number). Complete lines are parsed on several threads,
 //! in order.
 
-use super::{Decoder, SourceSummary, Width, MAX_COLUMNS};
+use super::{check_distinct_names, Decoder, SourceSummary, Width, MAX_COLUMNS};
 use crate::error::{CoreError, Location};
 use memchr::{memchr, memchr_iter, memrchr};
 
@@ -318,18 +318,7 @@ impl CsvReader {
             (_, Some(width)) if names.len() != width => return Err(self.header_width_error(names.len(), width)),
             _ => {}
         }
-        for (j, name) in names.iter().enumerate() {
-            if let Some(first) = names[..j].iter().position(|other| other == name) {
-                return Err(CoreError::HeaderMismatch {
-                    source: self.source.clone(),
-                    detail: format!(
-                        "columns {} and {} are both named '{name}'; give every column its own name (features are matched by name)",
-                        first + 1,
-                        j + 1
-                    ),
-                });
-            }
-        }
+        check_distinct_names(&self.source, &names)?;
         match &self.header {
             None => {
                 self.header = Some((self.source.clone(), names));
@@ -785,35 +774,7 @@ mod tests {
 
     #[test]
     fn numbers_parse_to_the_correctly_rounded_double() {
-        let mut rng = crate::testing::Lcg::new(17);
-        let mut cells: Vec<String> = [
-            "0",
-            "-0",
-            "+1.5",
-            "1.",
-            ".5",
-            "123456789012345678",
-            "9007199254740993",
-            "1e22",
-            "1e23",
-            "4.9e-324",
-            "1.7976931348623157e308",
-            "0.1",
-            "-2.5E-3",
-            "3e+4",
-            "00012.50",
-            "12345678901234567890123",
-            "2.2250738585072014e-308",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for _ in 0..20_000 {
-            let x = (rng.uniform() - 0.5) * 10f64.powi((rng.uniform() * 40.0) as i32 - 20);
-            cells.push(format!("{x}"));
-            cells.push(format!("{x:e}"));
-            cells.push(format!("{:.6}", x));
-        }
+        let cells = crate::testing::number_spellings(17, 20_000);
         for cell in &cells {
             let (value, used) = parse_number(cell.as_bytes()).unwrap();
             assert_eq!(used, cell.len(), "{cell}");

@@ -694,37 +694,8 @@ mod tests {
 
     #[test]
     fn numbers_give_the_same_bits_as_csv() {
-        let mut rng = Lcg::new(29);
-        let mut cells: Vec<String> = [
-            "0",
-            "-0",
-            "+1.5",
-            "1.",
-            ".5",
-            "123456789012345678",
-            "9007199254740993",
-            "1e22",
-            "1e23",
-            "4.9e-324",
-            "1.7976931348623157e308",
-            "0.1",
-            "-2.5E-3",
-            "3e+4",
-            "00012.50",
-            "12345678901234567890123",
-            "2.2250738585072014e-308",
-            "0.30000000000000004",
-            "1e-400",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for _ in 0..6_000 {
-            let x = (rng.uniform() - 0.5) * 10f64.powi((rng.uniform() * 40.0) as i32 - 20);
-            cells.push(format!("{x}"));
-            cells.push(format!("{x:e}"));
-            cells.push(format!("{x:.7}"));
-        }
+        let cells = crate::testing::number_spellings(29, 6_000);
+        let mut rng = Lcg::new(31);
         let features = 4;
         let (mut csv, mut svm) = (String::new(), String::new());
         for row in cells.chunks_exact(features + 1) {

@@ -47,6 +47,23 @@ impl SourceSummary {
 /// formats are refused here on their declared width, before a row is built.
 pub const MAX_COLUMNS: usize = 4096;
 
+/// Refuses a header or schema that names two columns alike: features are matched by name.
+pub fn check_distinct_names(source: &str, names: &[String]) -> Result<(), CoreError> {
+    for (j, name) in names.iter().enumerate() {
+        if let Some(first) = names[..j].iter().position(|other| other == name) {
+            return Err(CoreError::HeaderMismatch {
+                source: source.to_string(),
+                detail: format!(
+                    "columns {} and {} are both named '{name}'; give every column its own name (features are matched by name)",
+                    first + 1,
+                    j + 1
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// One input format. Sources arrive one after another, each in chunks of any
 /// size; the width, once fixed by the first row (or the rule), holds for
 /// every later row and source.

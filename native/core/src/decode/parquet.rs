@@ -12,7 +12,7 @@
 //! of the file. Positions in messages are 1-based rows of the file and
 //! 1-based columns in the file's own order.
 
-use super::{sniff, Batch, Decoder, RowSink, Sniffed, SourceSummary, Width, MAX_COLUMNS};
+use super::{check_distinct_names, sniff, Batch, Decoder, RowSink, Sniffed, SourceSummary, Width, MAX_COLUMNS};
 use crate::error::{CoreError, Location};
 use parquet::basic::{Compression, ConvertedType, LogicalType, Repetition, Type as PhysicalType};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
@@ -271,18 +271,7 @@ impl ParquetReader {
             max_def.push(column.max_def_level());
         }
         let names: Vec<String> = fields.iter().map(|field| field.name().to_string()).collect();
-        for (j, name) in names.iter().enumerate() {
-            if let Some(first) = names[..j].iter().position(|other| other == name) {
-                return Err(CoreError::HeaderMismatch {
-                    source: self.source.clone(),
-                    detail: format!(
-                        "columns {} and {} are both named '{name}'; give every column its own name (features are matched by name)",
-                        first + 1,
-                        j + 1
-                    ),
-                });
-            }
-        }
+        check_distinct_names(&self.source, &names)?;
         let label = self.label_position(&names)?;
         let order: Vec<usize> = match label {
             Some(l) => std::iter::once(l).chain((0..count).filter(|&j| j != l)).collect(),
