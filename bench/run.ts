@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick]`: training end to end, in-memory fits and
- * serving, each next to the peers a user would pick instead, measured in the
- * same run on the same data. Writes bench/RESULTS.md (quick mode:
- * bench/out/RESULTS-quick.md, so a smoke run never replaces the full results).
+ * `npm run bench [-- --quick]`: training end to end, training by input
+ * format, in-memory fits and serving, each next to the peers a user would pick
+ * instead, measured in the same run on the same data. Writes bench/RESULTS.md
+ * (quick mode: bench/out/RESULTS-quick.md, so a smoke run never replaces the
+ * full results). `-- --only formats[,training...]` runs just those sections
+ * and writes bench/out/RESULTS-<sections>[-quick].md.
  */
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
@@ -10,10 +12,11 @@ import * as path from 'node:path';
 import type { Bench } from './lib/context';
 import { section, type Table } from './lib/format';
 import { machineTable } from './lib/machine';
-import { CLI, QUICK_RESULTS_FILE, REPO_ROOT, RESULTS_FILE } from './lib/paths';
+import { CLI, OUT_DIR, QUICK_RESULTS_FILE, REPO_ROOT, RESULTS_FILE } from './lib/paths';
 import { installCleanup, killAll } from './lib/processes';
 import { pythonEnv } from './lib/python';
 import { writeReport } from './lib/report';
+import { runFormats } from './sections/formats';
 import { runInMemory } from './sections/in-memory';
 import { runServing } from './sections/serving';
 import { targetsTable } from './sections/targets';
@@ -22,10 +25,28 @@ import { runTraining } from './sections/training';
 /** Above this the numbers of a 2-core machine are someone else's too. */
 const BUSY_LOAD = 0.5;
 
-function parseArgs(argv: string[]): { quick: boolean } {
-  const unknown = argv.filter((a) => a !== '--quick');
-  if (unknown.length > 0) throw new Error(`unknown argument(s) ${unknown.join(' ')}; usage: npm run bench [-- --quick]`);
-  return { quick: argv.includes('--quick') };
+const SECTIONS = ['training', 'formats', 'in-memory', 'serving'] as const;
+type SectionName = (typeof SECTIONS)[number];
+const USAGE = `usage: npm run bench [-- [--quick] [--only ${SECTIONS.join('|')}[,...]]]`;
+
+interface Args {
+  quick: boolean;
+  /** The sections to run; every one (and the targets) when --only is not given. */
+  only: SectionName[] | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--quick') args.quick = true;
+    else if (argv[i] === '--only' && i + 1 < argv.length) {
+      const names = argv[++i].split(',');
+      const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; ${USAGE}`);
+      args.only = [...(args.only ?? []), ...(names as SectionName[])];
+    } else throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
+  }
+  return args;
 }
 
 function checkBuilt(): void {
@@ -45,7 +66,8 @@ function gaps(tables: Table[]): string[] {
 }
 
 async function main(): Promise<void> {
-  const { quick } = parseArgs(process.argv.slice(2));
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const wanted = (name: SectionName) => only === null || only.includes(name);
   installCleanup();
   checkBuilt();
   const started = Date.now();
@@ -71,18 +93,20 @@ async function main(): Promise<void> {
     return result;
   };
   show(machineTable(python));
-  const training = await timed('training', runTraining);
-  const inMemory = await timed('in-memory', runInMemory);
-  const serving = await timed('serving', runServing);
-  const targets = targetsTable(training, inMemory, serving);
-  show(targets);
+  const training = wanted('training') ? await timed('training', runTraining) : null;
+  if (wanted('formats')) await timed('formats', runFormats);
+  const inMemory = wanted('in-memory') ? await timed('in-memory', runInMemory) : null;
+  const serving = wanted('serving') ? await timed('serving', runServing) : null;
+  const targets = training && inMemory && serving ? targetsTable(training, inMemory, serving) : null;
+  if (targets) show(targets);
 
   const minutes = (Date.now() - started) / 60_000;
-  const file = quick ? QUICK_RESULTS_FILE : RESULTS_FILE;
+  // Only a full run of every section replaces RESULTS.md.
+  const file = only !== null ? path.join(OUT_DIR, `RESULTS-${only.join('-')}${quick ? '-quick' : ''}.md`) : quick ? QUICK_RESULTS_FILE : RESULTS_FILE;
   await writeReport({ file, quick, minutes, tables });
   const missing = gaps(tables);
-  const met = targets.rows.filter((r) => r[r.length - 1] === 'met').length;
-  print(`Summary: ${quick ? 'quick' : 'full'} run in ${(minutes * 60).toFixed(0)} s (${durations.join(', ')}); ${met} of ${targets.rows.length} targets met; results in ${path.relative(process.cwd(), file)}.`);
+  const met = targets ? `${targets.rows.filter((r) => r[r.length - 1] === 'met').length} of ${targets.rows.length} targets met` : 'targets not judged (not every section ran)';
+  print(`Summary: ${quick ? 'quick' : 'full'} run in ${(minutes * 60).toFixed(0)} s (${durations.join(', ')}); ${met}; results in ${path.relative(process.cwd(), file)}.`);
   if (python.setupSeconds !== null) print(`The Python venv was set up in this run (${python.setupSeconds.toFixed(0)} s); later runs reuse it.`);
   print(missing.length === 0 ? 'Every peer ran.' : `Not measured:\n${missing.map((m) => `- ${m}`).join('\n')}`);
 }

@@ -11,7 +11,7 @@ import { DATA_DIR, tsNodeArgs } from './paths';
 import { run } from './processes';
 
 /** The generator runs at ~15 MB/s, so larger files repeat one generated block. */
-const BLOCK_MB = 64;
+export const BLOCK_MB = 64;
 
 export const MB = 1e6;
 
@@ -29,7 +29,8 @@ async function complete(file: string, write: (tmp: string) => Promise<void>): Pr
   return file;
 }
 
-function block(features: number, seed: number): Promise<string> {
+/** The generated block that every training CSV of this width and seed is made of. */
+export function csvBlock(features: number, seed: number): Promise<string> {
   const file = path.join(DATA_DIR, `block-p${features}-seed${seed}.csv`);
   return complete(file, async (tmp) => {
     await run(process.execPath, tsNodeArgs('generate-csv.ts', tmp, String(BLOCK_MB), String(features), String(seed)));
@@ -48,7 +49,7 @@ export function sizeLabel(megabytes: number): string {
 export function trainingCsv(features: number, megabytes: number, seed = 1): Promise<string> {
   const file = path.join(DATA_DIR, `train-p${features}-${megabytes}MB-seed${seed}.csv`);
   return complete(file, async (tmp) => {
-    const rows = await readFile(await block(features, seed));
+    const rows = await readFile(await csvBlock(features, seed));
     const out = await open(tmp, 'w');
     try {
       let left = megabytes * MB;

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { PYTHON_DIR, VENV_DIR } from './paths';
 import { run } from './processes';
 
-export type PythonPackage = 'numpy' | 'pandas' | 'scikit-learn' | 'polars' | 'pyarrow' | 'flask' | 'gunicorn';
+export type PythonPackage = 'numpy' | 'pandas' | 'scikit-learn' | 'polars' | 'pyarrow' | 'flask' | 'gunicorn' | 'sagemaker';
 
 export interface PythonEnv {
   /** The venv's interpreter, null when there is none. */

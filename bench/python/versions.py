@@ -11,10 +11,21 @@ MODULES = {
     "pyarrow": "pyarrow",
     "flask": "flask",
     "gunicorn": "gunicorn",
+    "sagemaker": "sagemaker",
 }
+# Importing these takes seconds and prints to stdout; their installed version is enough.
+NOT_IMPORTED = {"sagemaker"}
 
 
 def version_of(module_name):
+    if module_name in NOT_IMPORTED:
+        from importlib.metadata import PackageNotFoundError, version
+        from importlib.util import find_spec
+
+        try:
+            return version(module_name) if find_spec(module_name) is not None else None
+        except PackageNotFoundError:
+            return None
     try:
         module = importlib.import_module(module_name)
     except Exception:
