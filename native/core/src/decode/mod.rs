@@ -255,7 +255,7 @@ fn decoder_for(format: Format, rule: Width, threads: usize, declared: &Declared)
     match format {
         Format::Csv => Box::new(csv::CsvReader::with_header(rule, threads, declared.header)),
         Format::Libsvm => Box::new(libsvm::LibsvmReader::new(rule, declared.zero_based)),
-        Format::RecordIo => Box::new(recordio::RecordIoReader::new(rule)),
+        Format::RecordIo => Box::new(recordio::RecordIoReader::with_threads(rule, threads)),
         Format::Parquet => Box::new(parquet::ParquetReader::new(rule, declared.label_column.clone())),
     }
 }

@@ -331,13 +331,12 @@ impl Framer {
     }
 
     /// Where the record just read (or being read) is.
-    fn here(&self) -> Location {
-        Location::record(&self.source, self.records)
+    fn at(&self) -> At<'_> {
+        At { source: &self.source, record: self.records, offset: self.record_offset }
     }
 
-    /// A problem with the contents of the record just read (or being read).
     fn bad_record(&self, detail: String) -> CoreError {
-        CoreError::Malformed { at: self.here(), detail: format!("{detail} (the record starts at byte offset {})", self.record_offset) }
+        self.at().bad_record(detail)
     }
 
     /// The next event from `bytes` (consuming them), or `None` once they are
@@ -585,6 +584,25 @@ fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
+/// A record's place in its source, for messages: its number and the byte offset of its header.
+#[derive(Clone, Copy, Debug)]
+struct At<'a> {
+    source: &'a str,
+    record: u64,
+    offset: u64,
+}
+
+impl At<'_> {
+    fn here(&self) -> Location {
+        Location::record(self.source, self.record)
+    }
+
+    /// A problem with the contents of the record.
+    fn bad_record(&self, detail: String) -> CoreError {
+        CoreError::Malformed { at: self.here(), detail: format!("{detail} (the record starts at byte offset {})", self.offset) }
+    }
+}
+
 /// Reads RecordIO-protobuf records as rows (label first when the records have one).
 #[derive(Debug)]
 pub struct RecordIoReader {
@@ -596,10 +614,13 @@ pub struct RecordIoReader {
     /// Reused between records.
     record: Record,
     rows: Rows,
+    threads: usize,
+    /// One record buffer per extra thread, kept between chunks.
+    scratch: Vec<Record>,
 }
 
 /// What turns records into rows: the width rule and what the records so far fixed.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Rows {
     rule: Width,
     width: Option<usize>,
@@ -610,8 +631,47 @@ struct Rows {
     keys: Vec<u64>,
 }
 
+/// A record whose payload lies whole in the current chunk, and where it is.
+struct Whole<'a> {
+    payload: &'a [u8],
+    record: u64,
+    offset: u64,
+}
+
+/// Below this many whole records in a chunk they are decoded on the calling thread.
+const PARALLEL_MIN_RECORDS: usize = 4096;
+
+/// Decodes one complete payload into rows (nothing is appended on error).
+fn decode_record(record: &mut Record, rows: &mut Rows, payload: &[u8], at: At<'_>, out: &mut Vec<f64>) -> Result<(), CoreError> {
+    if at.record.is_multiple_of(CANCEL_EVERY) {
+        crate::cancel::check()?;
+    }
+    if let Err(e) = record.read(payload) {
+        return Err(at.bad_record(format!("the payload is not a valid protobuf Record: {e}")));
+    }
+    let before = out.len();
+    let result = rows.of(record, &at, out);
+    if result.is_err() {
+        out.truncate(before);
+    }
+    result
+}
+
+/// Decodes `records` in order into `out`, stopping at the first error.
+fn decode_in_order(record: &mut Record, rows: &mut Rows, source: &str, records: &[Whole<'_>], out: &mut Vec<f64>) -> Result<(), CoreError> {
+    for whole in records {
+        decode_record(record, rows, whole.payload, At { source, record: whole.record, offset: whole.offset }, out)?;
+    }
+    Ok(())
+}
+
 impl RecordIoReader {
     pub fn new(rule: Width) -> Self {
+        Self::with_threads(rule, 1)
+    }
+
+    /// A reader that decodes the records of a large chunk on up to `threads` threads, in order.
+    pub fn with_threads(rule: Width, threads: usize) -> Self {
         RecordIoReader {
             framer: Framer::new(),
             payload: Vec::new(),
@@ -628,23 +688,48 @@ impl RecordIoReader {
                 labels: Vec::new(),
                 keys: Vec::new(),
             },
+            threads: threads.max(1),
+            scratch: Vec::new(),
         }
     }
 
-    /// Decodes one complete payload into rows.
-    fn take_record(&mut self, payload: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
-        if self.framer.records.is_multiple_of(CANCEL_EVERY) {
-            crate::cancel::check()?;
+    /// Decodes the whole records of a chunk, in order: on several threads
+    /// once the first record fixed the width (each thread a contiguous run,
+    /// appended in order, so the rows are the serial ones), else here.
+    fn decode_whole(&mut self, records: &[Whole<'_>], out: &mut Vec<f64>) -> Result<(), CoreError> {
+        let source = self.framer.source.as_str();
+        if self.threads == 1 || records.len() < PARALLEL_MIN_RECORDS || self.rows.first.is_none() {
+            return decode_in_order(&mut self.record, &mut self.rows, source, records, out);
         }
-        if let Err(e) = self.record.read(payload) {
-            return Err(self.framer.bad_record(format!("the payload is not a valid protobuf Record: {e}")));
+        let per = records.len().div_ceil(self.threads);
+        let (head, tail) = records.split_at(per);
+        let parts: Vec<&[Whole<'_>]> = tail.chunks(per).collect();
+        self.scratch.resize_with(parts.len(), Record::default);
+        let rows = &self.rows;
+        let (first, rest) = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .zip(self.scratch.iter_mut())
+                .map(|(part, record)| {
+                    let mut rows = Rows { count: 0, ..rows.clone() };
+                    scope.spawn(move || {
+                        let mut values = Vec::new();
+                        let result = decode_in_order(record, &mut rows, source, part, &mut values);
+                        (result, rows.count, values)
+                    })
+                })
+                .collect();
+            let mut own = Rows { count: 0, ..rows.clone() };
+            let first = decode_in_order(&mut self.record, &mut own, source, head, out).map(|()| own.count);
+            (first, handles.into_iter().map(|h| h.join().expect("record decoding thread panicked")).collect::<Vec<_>>())
+        });
+        self.rows.count += first?;
+        for (result, count, values) in rest {
+            out.extend_from_slice(&values);
+            result?;
+            self.rows.count += count;
         }
-        let before = out.len();
-        let result = self.rows.of(&self.record, &self.framer, out);
-        if result.is_err() {
-            out.truncate(before);
-        }
-        result
+        Ok(())
     }
 }
 
@@ -653,40 +738,40 @@ impl Rows {
         !matches!(self.rule, Width::FeaturesOrLabelled(_))
     }
 
-    fn of(&mut self, record: &Record, framer: &Framer, out: &mut Vec<f64>) -> Result<(), CoreError> {
+    fn of(&mut self, record: &Record, at: &At<'_>, out: &mut Vec<f64>) -> Result<(), CoreError> {
         let features = match &record.features {
             Some(value) => {
-                view(value).map_err(|held| framer.bad_record(format!("features[\"values\"] holds {held}; features are read from a {READ_TYPES}")))?
+                view(value).map_err(|held| at.bad_record(format!("features[\"values\"] holds {held}; features are read from a {READ_TYPES}")))?
             }
-            None => return Err(missing_features(record, framer)),
+            None => return Err(missing_features(record, at)),
         };
         let label = match &record.label {
             Some(value) => {
-                Some(view(value).map_err(|held| framer.bad_record(format!("label[\"values\"] holds {held}; labels are read from a {READ_TYPES}")))?)
+                Some(view(value).map_err(|held| at.bad_record(format!("label[\"values\"] holds {held}; labels are read from a {READ_TYPES}")))?)
             }
             None => None,
         };
         if label.is_none() && self.training() {
-            return Err(framer.bad_record(
+            return Err(at.bad_record(
                 "the record has no label[\"values\"]; training records need label[\"values\"] with one value per row \
                  (write_numpy_to_dense_tensor and write_spmatrix_to_sparse_tensor write it when given labels)"
                     .into(),
             ));
         }
-        let layout = self.layout(features, framer)?;
-        let width = self.settle(layout.columns, label.is_some(), framer)?;
+        let layout = self.layout(features, at)?;
+        let width = self.settle(layout.columns, label.is_some(), at)?;
         if layout.rows > MAX_RECORD_VALUES || layout.rows.saturating_mul(width) > MAX_RECORD_VALUES {
-            return Err(framer.bad_record(format!(
+            return Err(at.bad_record(format!(
                 "its shape describes {} rows of {width} values, more than {MAX_RECORD_VALUES} values in one record; write a row (or a few) per record",
                 layout.rows
             )));
         }
         self.labels.clear();
         if let Some(label) = label {
-            self.read_labels(label, layout.rows, framer)?;
+            self.read_labels(label, layout.rows, at)?;
         }
         if layout.sparse {
-            self.check_keys(features, layout, framer)?;
+            self.check_keys(features, layout, at)?;
         }
         let labels = label.map(|_| &self.labels[..]);
         let before = out.len();
@@ -705,7 +790,7 @@ impl Rows {
         };
         if let Err((column, value)) = emitted {
             out.truncate(before);
-            return Err(CoreError::NonFinite { at: framer.here(), column, text: value.to_string() });
+            return Err(CoreError::NonFinite { at: at.here(), column, text: value.to_string() });
         }
         self.count += layout.rows as u64;
         Ok(())
@@ -713,7 +798,7 @@ impl Rows {
 
     /// Rows and columns of a features tensor from its shape (or the rule, for
     /// a sparse one without), checked against its values and keys.
-    fn layout(&self, t: View<'_>, framer: &Framer) -> Result<Layout, CoreError> {
+    fn layout(&self, t: View<'_>, at: &At<'_>) -> Result<Layout, CoreError> {
         let values = t.values.len();
         let sparse = !t.keys.is_empty() || (values == 0 && !t.shape.is_empty());
         let (rows, columns) = match *t.shape {
@@ -721,7 +806,7 @@ impl Rows {
                 Width::Exactly(w) => (1, w.saturating_sub(1)),
                 Width::FeaturesOrLabelled(p) => (1, p),
                 Width::Any => {
-                    return Err(framer.bad_record(
+                    return Err(at.bad_record(
                         "features[\"values\"] is sparse (it has keys) but has no shape, so the number of features is unknown; \
                          set the feature_dim hyperparameter (or write the shape, as write_spmatrix_to_sparse_tensor does)"
                             .into(),
@@ -732,7 +817,7 @@ impl Rows {
             [columns] => (1, to_usize(columns)),
             [rows, columns] => (to_usize(rows), to_usize(columns)),
             _ => {
-                return Err(framer.bad_record(format!(
+                return Err(at.bad_record(format!(
                     "features[\"values\"] has a shape of {} dimensions; rows are read from a shape [columns] or [rows, columns]",
                     t.shape.len()
                 )));
@@ -740,13 +825,13 @@ impl Rows {
         };
         if sparse {
             if t.keys.len() != values {
-                return Err(framer.bad_record(format!(
+                return Err(at.bad_record(format!(
                     "features[\"values\"] has {} keys but {values} values; a sparse tensor needs one value per key",
                     t.keys.len()
                 )));
             }
         } else if rows.checked_mul(columns) != Some(values) {
-            return Err(framer.bad_record(format!(
+            return Err(at.bad_record(format!(
                 "features[\"values\"] has {values} values but its shape {:?} needs {}",
                 t.shape,
                 (rows as u128) * (columns as u128)
@@ -757,48 +842,48 @@ impl Rows {
 
     /// Checks a record's width against the rule and the records before it
     /// (fixing the width on the first), before anything of that width is made.
-    fn settle(&mut self, columns: usize, labelled: bool, framer: &Framer) -> Result<usize, CoreError> {
+    fn settle(&mut self, columns: usize, labelled: bool, at: &At<'_>) -> Result<usize, CoreError> {
         let got = columns.saturating_add(usize::from(labelled));
         match self.rule {
             Width::Any => match self.width {
-                Some(expected) if expected != got => return Err(CoreError::RaggedRow { at: framer.here(), expected, got }),
+                Some(expected) if expected != got => return Err(CoreError::RaggedRow { at: at.here(), expected, got }),
                 Some(_) => {}
-                None if got > MAX_COLUMNS => return Err(CoreError::TooManyColumns { at: framer.here(), got, max: MAX_COLUMNS }),
+                None if got > MAX_COLUMNS => return Err(CoreError::TooManyColumns { at: at.here(), got, max: MAX_COLUMNS }),
                 None => self.width = Some(got),
             },
             Width::Exactly(w) => {
                 if got != w {
-                    return Err(CoreError::DeclaredFeatureMismatch { at: framer.here(), features: w.saturating_sub(1), got });
+                    return Err(CoreError::DeclaredFeatureMismatch { at: at.here(), features: w.saturating_sub(1), got });
                 }
                 if w > MAX_COLUMNS {
-                    return Err(CoreError::TooManyColumns { at: framer.here(), got, max: MAX_COLUMNS });
+                    return Err(CoreError::TooManyColumns { at: at.here(), got, max: MAX_COLUMNS });
                 }
             }
             Width::FeaturesOrLabelled(p) => {
                 if columns != p {
-                    return Err(CoreError::FeatureCountMismatch { at: framer.here(), features: p, got });
+                    return Err(CoreError::FeatureCountMismatch { at: at.here(), features: p, got });
                 }
                 match self.width {
                     // The first record said whether records carry a label; the rest must agree.
-                    Some(expected) if expected != got => return Err(CoreError::RaggedRow { at: framer.here(), expected, got }),
+                    Some(expected) if expected != got => return Err(CoreError::RaggedRow { at: at.here(), expected, got }),
                     Some(_) => {}
                     None => self.width = Some(got),
                 }
             }
         }
         if self.first.is_none() {
-            self.first = Some(framer.here());
+            self.first = Some(at.here());
         }
         Ok(got)
     }
 
     /// The label tensor as one finite value per row, into `self.labels`.
-    fn read_labels(&mut self, label: View<'_>, rows: usize, framer: &Framer) -> Result<(), CoreError> {
+    fn read_labels(&mut self, label: View<'_>, rows: usize, at: &At<'_>) -> Result<(), CoreError> {
         if !label.keys.is_empty() {
-            return Err(framer.bad_record("label[\"values\"] is sparse (it has keys); labels are read as a dense tensor, one value per row".into()));
+            return Err(at.bad_record("label[\"values\"] is sparse (it has keys); labels are read as a dense tensor, one value per row".into()));
         }
         if label.values.len() != rows {
-            return Err(framer.bad_record(format!(
+            return Err(at.bad_record(format!(
                 "label[\"values\"] has {} values but the record has {rows} row(s); {}records need label[\"values\"] with one value per row",
                 label.values.len(),
                 if self.training() { "training " } else { "labelled " }
@@ -810,17 +895,17 @@ impl Rows {
             Numbers::I32(v) => self.labels.extend(v.iter().map(|&x| x.wide())),
         }
         if let Some(&bad) = self.labels.iter().find(|x| !x.is_finite()) {
-            return Err(CoreError::NonFinite { at: framer.here(), column: 1, text: bad.to_string() });
+            return Err(CoreError::NonFinite { at: at.here(), column: 1, text: bad.to_string() });
         }
         Ok(())
     }
 
     /// Sparse keys must each name a distinct cell of the shape.
-    fn check_keys(&mut self, t: View<'_>, layout: Layout, framer: &Framer) -> Result<(), CoreError> {
+    fn check_keys(&mut self, t: View<'_>, layout: Layout, at: &At<'_>) -> Result<(), CoreError> {
         // Bounded by MAX_RECORD_VALUES, so no overflow.
         let cells = (layout.rows * layout.columns) as u64;
         if let Some(&key) = t.keys.iter().find(|&&k| k >= cells) {
-            return Err(framer.bad_record(format!(
+            return Err(at.bad_record(format!(
                 "features[\"values\"] has key {key}, outside its {} row(s) of {} column(s) (keys count from 0)",
                 layout.rows, layout.columns
             )));
@@ -832,21 +917,21 @@ impl Rows {
         self.keys.extend_from_slice(t.keys);
         self.keys.sort_unstable();
         if let Some(pair) = self.keys.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(framer.bad_record(format!("features[\"values\"] has key {} twice; each key names one column", pair[0])));
+            return Err(at.bad_record(format!("features[\"values\"] has key {} twice; each key names one column", pair[0])));
         }
         Ok(())
     }
 }
 
 /// The error for a record without `features["values"]`, naming the features it has.
-fn missing_features(record: &Record, framer: &Framer) -> CoreError {
+fn missing_features(record: &Record, at: &At<'_>) -> CoreError {
     let named = record.other_names.join(", ");
     let has = match record.other_features {
         0 => "the record has no features".to_string(),
         n if n > record.other_names.len() => format!("the record's features are {named}, ... ({n} in all)"),
         _ => format!("the record's features are {named}"),
     };
-    framer.bad_record(format!("{has}, without features[\"values\"]; features are read from features[\"values\"], a {READ_TYPES}"))
+    at.bad_record(format!("{has}, without features[\"values\"]; features are read from features[\"values\"], a {READ_TYPES}"))
 }
 
 /// Appends dense rows (label first when given); on a non-finite value, its
@@ -905,10 +990,18 @@ impl Decoder for RecordIoReader {
     }
 
     fn push(&mut self, mut bytes: &[u8], out: &mut Vec<f64>) -> Result<(), CoreError> {
-        // A payload wholly inside this chunk is decoded where it lies; only
-        // one that spans chunks is gathered in `self.payload`.
+        // A payload wholly inside this chunk is decoded where it lies, after
+        // the framing pass over the chunk; only one that spans chunks is
+        // gathered in `self.payload`. Errors come in byte order: a framing
+        // error is reported after the records before it are decoded.
         let mut held: Option<&[u8]> = None;
-        while let Some(event) = self.framer.next(&mut bytes)? {
+        let mut whole: Vec<Whole<'_>> = Vec::new();
+        let framing = loop {
+            let event = match self.framer.next(&mut bytes) {
+                Ok(Some(event)) => event,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
             match event {
                 FrameEvent::Start { .. } => {
                     self.payload.clear();
@@ -917,7 +1010,7 @@ impl Decoder for RecordIoReader {
                 FrameEvent::Data(data) => {
                     self.record_bytes += data.len();
                     if self.record_bytes > MAX_RECORD_BYTES {
-                        return Err(self
+                        break Err(self
                             .framer
                             .bad_record(format!("the record is larger than {} MiB; records hold a row (or a few) each", MAX_RECORD_BYTES >> 20)));
                     }
@@ -931,14 +1024,24 @@ impl Decoder for RecordIoReader {
                     }
                 }
                 FrameEvent::End => {
+                    let (record, offset) = (self.framer.records, self.framer.record_offset);
+                    if let Some(payload) = held.take() {
+                        whole.push(Whole { payload, record, offset });
+                        continue;
+                    }
+                    self.decode_whole(&whole, out)?;
+                    whole.clear();
                     let payload = std::mem::take(&mut self.payload);
-                    let result = self.take_record(held.take().unwrap_or(&payload), out);
+                    let at = At { source: &self.framer.source, record, offset };
+                    let result = decode_record(&mut self.record, &mut self.rows, &payload, at, out);
                     self.payload = payload;
                     self.payload.clear();
                     result?;
                 }
             }
-        }
+        };
+        self.decode_whole(&whole, out)?;
+        framing?;
         if let Some(earlier) = held {
             self.payload.extend_from_slice(earlier);
         }
@@ -1156,6 +1259,51 @@ mod tests {
             let width = values.len() / rows as usize;
             assert_eq!(decode(&fixture(&format!("{name}.pbr")), Width::Exactly(width)).unwrap().0, values, "{name}");
             assert_eq!(decode(&fixture(&format!("{name}.pbr")), Width::FeaturesOrLabelled(width - 1)).unwrap().0, values, "{name}");
+        }
+    }
+
+    /// Decodes with `threads` threads in chunks of `chunk` bytes.
+    fn decode_threads(bytes: &[u8], rule: Width, threads: usize, chunk: usize) -> Result<Decoded, CoreError> {
+        let mut reader = RecordIoReader::with_threads(rule, threads);
+        let mut out = Vec::new();
+        reader.begin_source("data.pbr");
+        for piece in bytes.chunks(chunk) {
+            reader.push(piece, &mut out)?;
+        }
+        let summary = reader.end_source(&mut out)?;
+        Ok((bits(&out), summary))
+    }
+
+    #[test]
+    fn records_decoded_on_several_threads_are_the_serial_rows_and_errors() {
+        let mut rng = crate::testing::Lcg::new(41);
+        let mut stream = Vec::new();
+        for i in 0..20_000 {
+            let features: Vec<f64> = (0..4).map(|_| rng.normal()).collect();
+            stream.extend(row(&features, Some(i as f64)));
+        }
+        let serial = decode_threads(&stream, Width::Any, 1, stream.len()).unwrap();
+        assert_eq!(serial.1.rows, 20_000);
+        for (threads, chunk) in [(2, stream.len()), (3, stream.len()), (3, 100_003), (4, 1 << 16)] {
+            assert_eq!(decode_threads(&stream, Width::Any, threads, chunk).unwrap(), serial, "{threads} threads, chunks of {chunk}");
+        }
+        // A bad payload deep in the stream, then bad framing further on: the
+        // first in byte order is reported, with the same record, on any thread count.
+        let bad_at = 15_000;
+        let mut broken = Vec::new();
+        for (i, record) in stream.chunks(stream.len() / 20_000).enumerate() {
+            if i == bad_at {
+                frame(&mut broken, &[0xFF; 12], 0);
+            } else if i == 18_000 {
+                broken.extend_from_slice(b"junk");
+            } else {
+                broken.extend_from_slice(record);
+            }
+        }
+        let serial = decode_threads(&broken, Width::Any, 1, broken.len()).unwrap_err();
+        assert!(serial.to_string().starts_with("data.pbr record 15001: the payload is not a valid protobuf Record"), "{serial}");
+        for threads in [2, 3] {
+            assert_eq!(decode_threads(&broken, Width::Any, threads, broken.len()).unwrap_err(), serial);
         }
     }
 
