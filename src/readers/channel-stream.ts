@@ -132,14 +132,19 @@ async function sourceKind(file: string, name: string): Promise<'pipe' | 'parquet
 async function openSpill(fifo: string, spill: NonNullable<StreamOptions['spill']>): Promise<{ write: (chunk: Buffer) => Promise<void>; close: () => Promise<void> }> {
   const file = path.join(spill.dir, `${path.basename(fifo)}.${process.pid}.spill`);
   const entry: Spill = { fifo, file, bytes: 0 };
-  let handle: FileHandle | undefined = await open(file, 'w');
   spill.spills.push(entry);
+  let handle: FileHandle | undefined;
   const drop = async (err: unknown) => {
     await handle?.close().catch(() => undefined);
     handle = undefined;
     entry.bytes = -1;
     spill.log(`could not keep a copy of ${fifo} in ${spill.dir} (${systemErrorReason(err)}); a second pass over it will not be possible`);
   };
+  try {
+    handle = await open(file, 'w');
+  } catch (err) {
+    await drop(err);
+  }
   return {
     write: async (chunk) => {
       if (handle === undefined) return;
