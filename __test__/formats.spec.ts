@@ -550,6 +550,17 @@ test('Pipe mode where the FIFO never appears: MISSING_CHANNEL naming it, after L
   t.true(elapsed < 15_000, `took ${elapsed} ms`);
 });
 
+test('Pipe mode whose local copy cannot be kept: a pass that needs it fails with the fix, one that does not still trains', async (t) => {
+  const svm = Buffer.from(libsvmWith('2 1:1 3:3', 2));
+  const missing = path.join(os.tmpdir(), `linear-no-such-dir-${process.pid}`);
+  const needsCopy = await trainThroughPipe(t, svm, { ContentType: 'text/libsvm' }, { LINEAR_SPILL_DIR: missing });
+  t.regex(needsCopy.result.stderr, /could not keep a copy of .*train_0 in .*linear-no-such-dir/);
+  await checkTrainFailure(t, needsCopy.tree, needsCopy.result, { code: 'UNREADABLE_FILE', mentions: ['another pass over', 'train_0', 'LINEAR_SPILL_DIR', 'FastFile'] });
+  const csv = Buffer.from('1,2\n2,4\n3,7\n4,8\n');
+  const oneNeeded = await trainThroughPipe(t, csv, { ContentType: 'text/csv' }, { LINEAR_SPILL_DIR: missing });
+  t.is(oneNeeded.result.code, 0, describe(oneNeeded.result));
+});
+
 /** Four good libsvm lines and one bad one at line `at`. */
 function libsvmWith(bad: string, at: number): string {
   const good = ['1.5 1:2 2:3', '2.5 1:3 2:5.5', '0.5 1:-1 3:4', '4 2:7 3:1', '3 1:2 2:2 3:2'];
