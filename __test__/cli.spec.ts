@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
-import { CLI, REPO_ROOT, makeMlTree, runCli } from './helpers/ml-tree';
+import { CLI, REPO_ROOT, illConditionedCsv, makeMlTree, runCli } from './helpers/ml-tree';
 
 const number = '([-+0-9.eE]+)';
 
@@ -118,14 +118,7 @@ test('a collinear column is named, flagged as aliased and given coefficient 0', 
 });
 
 test('large ill-conditioned data is read a second time in extended precision', async (t) => {
-  const lines: string[] = [];
-  for (let i = 0; i < 200_000; i++) {
-    const x = (i % 2000) / 100;
-    const powers = [1, 2, 3, 4, 5].map((k) => x ** k);
-    const y = 1 + powers.reduce((s, v) => s + v, 0) + (((i * 7919) % 1000) - 500);
-    lines.push([y, ...powers].join(','));
-  }
-  const tree = await makeMlTree({ channels: { train: { 'poly.csv': `${lines.join('\n')}\n` } } }, t);
+  const tree = await makeMlTree({ channels: { train: { 'poly.csv': illConditionedCsv() } } }, t);
   const trained = await runCli(['train'], { root: tree.root });
   t.is(trained.code, 0, trained.stderr);
   t.regex(trained.stderr, /reading it again for an extended-precision factorisation/);

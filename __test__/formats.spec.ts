@@ -14,7 +14,7 @@ import { access, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promi
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { makeMlTree, runCli, type CliResult, type MlTree, type MlTreeSpec } from './helpers/ml-tree';
+import { illConditionedCsv, makeMlTree, runCli, type CliResult, type MlTree, type MlTreeSpec } from './helpers/ml-tree';
 import { FORMATS_PYTHON_ENV, PYTHON_SCRIPTS, formatsPython } from './helpers/python';
 import { startServer, type RunningServer } from './helpers/server';
 
@@ -455,18 +455,6 @@ withPython(`Pipe mode: libsvm through a FIFO (width pass, then the rows from the
 
 // ---------------------------------------------------------------------------
 // 2. A pipe whose data needs the extended-precision pass: read again from the copy.
-
-/** Degree-5 polynomial with large residuals: 200,000 rows x 6 values, beyond what is kept in memory. */
-function illConditionedCsv(): string {
-  const lines: string[] = [];
-  for (let i = 0; i < 200_000; i++) {
-    const x = (i % 2000) / 100;
-    const powers = [1, 2, 3, 4, 5].map((k) => x ** k);
-    const y = 1 + powers.reduce((s, v) => s + v, 0) + (((i * 7919) % 1000) - 500);
-    lines.push([y, ...powers].join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 test('Pipe mode: data needing the extended-precision pass is read again from the local copy, which is then removed; same model as File mode', async (t) => {
   t.timeout(170_000);

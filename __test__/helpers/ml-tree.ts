@@ -107,3 +107,19 @@ export function runCli(args: string[], options: { root: string; timeoutMs?: numb
     );
   });
 }
+
+/**
+ * Degree-5 polynomial rows (label first) with large residuals: 200,000 rows x
+ * 6 values, beyond what is kept in memory and too ill-conditioned for one f64
+ * pass, so training reads the data a second time in extended precision.
+ */
+export function illConditionedCsv(): string {
+  const lines: string[] = [];
+  for (let i = 0; i < 200_000; i++) {
+    const x = (i % 2000) / 100;
+    const powers = [1, 2, 3, 4, 5].map((k) => x ** k);
+    const y = 1 + powers.reduce((s, v) => s + v, 0) + (((i * 7919) % 1000) - 500);
+    lines.push([y, ...powers].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}

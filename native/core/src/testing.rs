@@ -41,6 +41,18 @@ pub fn number_spellings(seed: u64, random: usize) -> Vec<String> {
     cells
 }
 
+/// Pushes 1 MiB chunks of digits (a line that never ends) until the reader
+/// refuses one, up to a little past `limit` bytes; the refusal.
+pub fn push_endless_line(limit: usize, mut push: impl FnMut(&[u8]) -> Result<(), crate::CoreError>) -> crate::CoreError {
+    let chunk = vec![b'7'; 1 << 20];
+    for _ in 0..=(limit >> 20) {
+        if let Err(err) = push(&chunk) {
+            return err;
+        }
+    }
+    panic!("a line of more than {limit} bytes was accepted");
+}
+
 pub struct Lcg(u64);
 
 impl Lcg {

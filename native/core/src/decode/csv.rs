@@ -959,15 +959,7 @@ mod tests {
         let mut out = Vec::new();
         reader.begin_source("blob");
         reader.push(b"1,2\n", &mut out).unwrap();
-        let chunk = vec![b'7'; 1 << 20];
-        let mut outcome = Ok(());
-        for _ in 0..=(MAX_LINE_BYTES >> 20) {
-            outcome = reader.push(&chunk, &mut out);
-            if outcome.is_err() {
-                break;
-            }
-        }
-        let err = outcome.unwrap_err();
+        let err = crate::testing::push_endless_line(MAX_LINE_BYTES, |chunk| reader.push(chunk, &mut out));
         assert_eq!(err.code(), "LINE_TOO_LONG");
         assert!(err.to_string().starts_with("blob line 2 runs past 64 MiB"), "{err}");
     }
