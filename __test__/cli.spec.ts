@@ -38,6 +38,11 @@ test('the bundled ml/ example trains and then predicts exactly 31', async (t) =>
   t.is(tested.stdout, '31\n');
 });
 
+test('the linear bin runs on its own, as npx linear runs it: executable, with a node shebang', (t) => {
+  const version = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
+  t.is(execFileSync(CLI, ['--version'], { encoding: 'utf8' }).trim(), version);
+});
+
 test('every command has --help, and an unknown command is a usage error', async (t) => {
   for (const args of [['--help'], ['train', '--help'], ['serve', '--help'], ['test', '--help']]) {
     const out = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
