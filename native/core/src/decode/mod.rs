@@ -305,10 +305,6 @@ impl ChannelReader {
         self.format
     }
 
-    pub fn declared(&self) -> &Declared {
-        &self.declared
-    }
-
     fn decoder(&self) -> Option<&dyn Decoder> {
         self.decoder.as_deref()
     }
@@ -330,8 +326,13 @@ impl ChannelReader {
                 });
             }
             (Sniffed::Format(found), _) => found,
+            // Files and pipes are inflated before they get here; a request body
+            // or an object inside a RecordIO-wrapped pipe is not.
             (Sniffed::Gzip, _) => {
-                return Err(CoreError::Internal(format!("{} reached the decoder still gzip-compressed", self.source)));
+                return Err(CoreError::UnsupportedFormat(format!(
+                    "{} is gzip-compressed where compressed data is not read (a request body, or an object inside a RecordIO-wrapped pipe); send it uncompressed",
+                    self.source
+                )));
             }
         };
         match self.format {
@@ -591,6 +592,13 @@ mod tests {
         let err = reader.push(&stream, &mut Vec::new()).unwrap_err();
         assert_eq!(err.code(), "NON_NUMERIC_VALUE");
         assert!(err.to_string().starts_with("train_0 object 2 line 2, column 2"), "{err}");
+    }
+
+    #[test]
+    fn gzip_where_nothing_inflates_it_is_refused_with_the_fix() {
+        let err = read(Declared::default(), &[("body", &[0x1F, 0x8B, 8, 0, 0, 0])]).err().unwrap();
+        assert_eq!(err.code(), "UNSUPPORTED_CONTENT_TYPE");
+        assert!(err.to_string().starts_with("body is gzip-compressed") && err.to_string().contains("uncompressed"), "{err}");
     }
 
     #[test]
