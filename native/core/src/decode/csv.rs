@@ -403,7 +403,7 @@ const POW10: [f64; 23] =
 /// correctly rounded multiply or divide gives the correctly rounded value.
 /// Anything else goes to the general parser.
 #[inline(always)]
-fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
+pub(super) fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
     simple_number(s).or_else(|| fallback(s))
 }
 

@@ -15,7 +15,7 @@
 //! by a chunk boundary is carried over, so any chunking gives the same rows
 //! and the same errors.
 
-use super::csv::MAX_LINE_BYTES;
+use super::csv::{parse_number, MAX_LINE_BYTES};
 use super::{Decoder, SourceSummary, Width, MAX_COLUMNS};
 use crate::error::{CoreError, Location};
 use memchr::{memchr, memchr_iter, memrchr};
@@ -100,113 +100,10 @@ fn token_end(line: &[u8], mut pos: usize) -> usize {
     pos
 }
 
-/// Exact powers of ten as f64: 10^0 to 10^22.
-const EXACT_POWERS: [f64; 23] = {
-    let mut powers = [1.0; 23];
-    let mut k = 1;
-    while k < 23 {
-        powers[k] = powers[k - 1] * 10.0;
-        k += 1;
-    }
-    powers
-};
-
-/// The number at the start of `s` and its length, when it is a plain
-/// decimal whose value one exact operation gives: at most 19 digits, a
-/// significand below 2^53 and a power of ten of at most 22 either way, so
-/// the significand and the power are exact and one multiplication or
-/// division rounds correctly (Clinger's fast path). `None` sends the text
-/// to the general parser.
-#[inline(always)]
-fn quick_number(s: &[u8]) -> Option<(f64, usize)> {
-    let len = s.len();
-    let mut i = 0;
-    let negative = match s.first() {
-        Some(b'-') => {
-            i = 1;
-            true
-        }
-        Some(b'+') => {
-            i = 1;
-            false
-        }
-        _ => false,
-    };
-    let mut significand: u64 = 0;
-    let whole = i;
-    while i < len && s[i].is_ascii_digit() {
-        significand = significand.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
-        i += 1;
-    }
-    let mut digits = i - whole;
-    let mut power: i32 = 0;
-    if i < len && s[i] == b'.' {
-        i += 1;
-        let fraction = i;
-        while i < len && s[i].is_ascii_digit() {
-            significand = significand.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
-            i += 1;
-        }
-        digits += i - fraction;
-        power = -((i - fraction).min(1000) as i32);
-    }
-    if digits == 0 || digits > 19 {
-        return None;
-    }
-    if i < len && (s[i] | 0x20) == b'e' {
-        i += 1;
-        let minus = match s.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = i;
-        let mut exponent: i32 = 0;
-        while i < len && s[i].is_ascii_digit() {
-            if i - start == 4 {
-                return None;
-            }
-            exponent = exponent * 10 + i32::from(s[i] - b'0');
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        power += if minus { -exponent } else { exponent };
-    }
-    if significand > 1 << 53 || !(-22..=22).contains(&power) {
-        return None;
-    }
-    let magnitude = significand as f64;
-    let value = if power >= 0 { magnitude * EXACT_POWERS[power as usize] } else { magnitude / EXACT_POWERS[power.unsigned_abs() as usize] };
-    Some((if negative { -value } else { value }, i))
-}
-
-/// The number at the start of `s` and its length, correctly rounded (the
-/// same text gives the same bits as in CSV); NaN and infinities included.
-#[inline(always)]
-fn leading_number(s: &[u8]) -> Option<(f64, usize)> {
-    quick_number(s).or_else(|| general_number(s))
-}
-
-#[cold]
-fn general_number(s: &[u8]) -> Option<(f64, usize)> {
-    match fast_float2::parse_partial::<f64, _>(s) {
-        Ok((value, used)) if used > 0 => Some((value, used)),
-        _ => None,
-    }
-}
-
 /// A whole token as a finite number.
 #[inline(always)]
 fn whole_number(token: &[u8]) -> Result<f64, Fault> {
-    match leading_number(token) {
+    match parse_number(token) {
         Some((value, used)) if used == token.len() => {
             if value.is_finite() {
                 Ok(value)
@@ -285,7 +182,7 @@ fn parse_features(
         if feature >= limit {
             return Err(refuse(token, start, Fault::Beyond { features: feature.saturating_add(1) }));
         }
-        let value = match leading_number(&line[pos..]) {
+        let value = match parse_number(&line[pos..]) {
             Some((value, used)) if pos + used == len || is_separator(line[pos + used]) => {
                 pos += used;
                 value
