@@ -12,12 +12,14 @@ pub mod decode;
 pub mod distributions;
 pub mod error;
 pub mod fit;
+mod householder;
 pub mod model;
 pub mod predict;
 pub mod scalar;
 pub mod score;
 pub mod solve;
 pub mod svd;
+mod triangular;
 pub mod tsqr;
 
 #[cfg(test)]

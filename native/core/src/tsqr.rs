@@ -7,6 +7,7 @@
 //! Each update is a Householder QR of [R; B] that exploits R's triangle: the
 //! reflector for column j touches row j of R and every row of the block.
 
+use crate::householder::reflector;
 use crate::scalar::Scalar;
 
 /// Σ aᵢbᵢ over eight interleaved partial sums: a fixed order that vector
@@ -25,38 +26,6 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
         acc[l] = x.mul_add(*y, acc[l]);
     }
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
-}
-
-/// A Householder reflection H = I − factor·[1; u][1; u]ᵀ that maps
-/// [x0; v] to [beta; 0].
-pub(crate) struct Reflector<T> {
-    pub beta: T,
-    pub factor: T,
-}
-
-/// The reflector for [x0; v] with `sigma` = ‖v‖² > 0; overwrites v with u.
-/// LAPACK's form: u = v / (x0 − beta) and factor = (beta − x0) / beta, so no
-/// product of small or large quantities can underflow or overflow (a tail
-/// of rounding noise near 1e-100 stays a tail of noise, not a NaN).
-#[inline(always)]
-pub(crate) fn reflector<T: Scalar>(x0: T, sigma: T, v: &mut [T]) -> Reflector<T> {
-    let norm = x0.mul_add(x0, sigma).sqrt();
-    // beta takes the sign opposite to x0 so that x0 - beta never cancels.
-    let beta = if x0.is_negative() { norm } else { -norm };
-    let v0 = x0 - beta;
-    // One reciprocal and a multiply per entry (LAPACK's dlarfg), dividing only
-    // where the reciprocal of a subnormal v0 would overflow.
-    let inverse = T::from_f64(1.0) / v0;
-    if inverse.to_f64().is_finite() {
-        for x in v.iter_mut() {
-            *x = *x * inverse;
-        }
-    } else {
-        for x in v.iter_mut() {
-            *x = *x / v0;
-        }
-    }
-    Reflector { beta, factor: (beta - x0) / beta }
 }
 
 #[derive(Clone, Debug)]

@@ -1,0 +1,126 @@
+//! Solves with an upper triangle R and its inverse, in the scalar of the
+//! factor. Triangles are row-major n × n slices whose entries below the
+//! diagonal are never read. Each sum runs in one fixed order (written out in
+//! each function), so a result does not depend on who asked for it.
+
+use crate::error::CoreError;
+use crate::scalar::Scalar;
+
+/// x_a of R x = b once x_{a+1..} are known: (b_a − Σ R[a,c]·x_c) / R[a,a],
+/// the sum in increasing c. `row` is R[a, a..], `later` is x_{a+1..}.
+#[inline]
+pub(crate) fn back_substitute_row<T: Scalar>(row: &[T], later: &[T], b: T) -> T {
+    let mut s = b;
+    for (&r, &x) in row[1..].iter().zip(later) {
+        s = s - r * x;
+    }
+    s / row[0]
+}
+
+/// x with R x = b, for R the leading b.len() × b.len() block of the n × n
+/// triangle `r`.
+pub(crate) fn back_substitute<T: Scalar>(r: &[T], n: usize, b: &[T]) -> Vec<T> {
+    let m = b.len();
+    let mut x = vec![T::default(); m];
+    for a in (0..m).rev() {
+        x[a] = back_substitute_row(&r[a * n + a..a * n + m], &x[a + 1..], b[a]);
+    }
+    x
+}
+
+/// w with Rᵀ w = v: w_a = (v_a − Σ_{c<a} R[c,a]·w_c) / R[a,a], the sum in
+/// increasing c.
+pub(crate) fn forward_substitute_transposed<T: Scalar>(r: &[T], n: usize, v: &[T]) -> Vec<T> {
+    let mut w = vec![T::default(); n];
+    for a in 0..n {
+        let mut s = v[a];
+        for c in 0..a {
+            s = s - r[c * n + a] * w[c];
+        }
+        w[a] = s / r[a * n + a];
+    }
+    w
+}
+
+/// R⁻¹ (upper triangular, row-major, zeros below the diagonal), column by
+/// column: column c is the back substitution of e_c through R's leading
+/// (c+1) × (c+1) block. The one O(n³) step of a solve, so it stops between
+/// columns when asked to.
+pub(crate) fn inverse<T: Scalar>(r: &[T], n: usize) -> Result<Vec<T>, CoreError> {
+    let mut inverse = vec![T::default(); n * n];
+    let mut unit = vec![T::default(); n];
+    for c in 0..n {
+        crate::cancel::check()?;
+        unit[c] = T::from_f64(1.0);
+        for (a, x) in back_substitute(r, n, &unit[..=c]).into_iter().enumerate() {
+            inverse[a * n + c] = x;
+        }
+        unit[c] = T::default();
+    }
+    Ok(inverse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dd::Dd;
+    use crate::testing::Lcg;
+
+    fn random_triangle(rng: &mut Lcg, n: usize) -> Vec<f64> {
+        let mut r = vec![0.0; n * n];
+        for a in 0..n {
+            for c in a..n {
+                r[a * n + c] = if a == c { 1.0 + rng.uniform() } else { rng.normal() };
+            }
+        }
+        r
+    }
+
+    fn times(r: &[f64], n: usize, x: &[f64]) -> Vec<f64> {
+        (0..n).map(|a| (a..n).map(|c| r[a * n + c] * x[c]).sum()).collect()
+    }
+
+    #[test]
+    fn solves_and_inverse_agree_with_products() {
+        let mut rng = Lcg::new(3);
+        let n = 7;
+        let r = random_triangle(&mut rng, n);
+        let b: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let x = back_substitute(&r, n, &b);
+        for (got, want) in times(&r, n, &x).iter().zip(&b) {
+            assert!((got - want).abs() <= 1e-12, "{got} vs {want}");
+        }
+        let w = forward_substitute_transposed(&r, n, &b);
+        for a in 0..n {
+            let got: f64 = (0..=a).map(|c| r[c * n + a] * w[c]).sum();
+            assert!((got - b[a]).abs() <= 1e-12, "{got} vs {}", b[a]);
+        }
+        let inv = inverse(&r, n).unwrap();
+        for a in 0..n {
+            for c in 0..n {
+                let got: f64 = (0..n).map(|m| r[a * n + m] * inv[m * n + c]).sum();
+                assert!((got - f64::from(u8::from(a == c))).abs() <= 1e-12, "(R R⁻¹)[{a},{c}] = {got}");
+                if c < a {
+                    assert_eq!(inv[a * n + c], 0.0);
+                }
+            }
+        }
+        // The leading block alone: the first 3 unknowns of a 3 × 3 system.
+        let lead = back_substitute(&r, n, &b[..3]);
+        let mut small = vec![0.0; 9];
+        for a in 0..3 {
+            small[a * 3..a * 3 + 3].copy_from_slice(&r[a * n..a * n + 3]);
+        }
+        assert_eq!(lead, back_substitute(&small, 3, &b[..3]));
+    }
+
+    #[test]
+    fn double_double_solves_to_its_own_precision() {
+        // x0 = 1 + 2^-60 is beyond f64: the solve must carry it.
+        let tiny = Dd::from(2f64.powi(-60));
+        let r = [Dd::from(1.0), Dd::from(1.0), Dd::ZERO, Dd::from(1.0)];
+        let x = back_substitute(&r, 2, &[Dd::from(2.0) + tiny, Dd::from(1.0)]);
+        assert_eq!(x[1].to_f64(), 1.0);
+        assert_eq!((x[0] - Dd::from(1.0)).to_f64(), tiny.to_f64());
+    }
+}
