@@ -148,6 +148,79 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     Ok(fit)
 }
 
+/// The problem left for the slopes once the (unpenalised) intercept is eliminated,
+/// in the factor's scaled units: minimising ‖target − triangle·b‖² over b equals the
+/// least-squares problem of the centred (when an intercept is fitted) scaled design.
+/// Penalised estimators (elastic net, non-negative least squares) solve it on their own,
+/// then hand their slopes to [`from_slopes`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduced {
+    /// p × p upper triangle, row-major.
+    pub triangle: Vec<f64>,
+    /// p entries.
+    pub target: Vec<f64>,
+    /// The part of ‖y‖² no b can reach: the least-squares residual sum of squares.
+    pub residual: f64,
+    pub rows: u64,
+    /// s_j of each feature: scaled x'_j = (x_j − c_j)·s_j.
+    pub slope_scale: Vec<f64>,
+    /// s_y: scaled y' = (y − c_0)·s_y.
+    pub label_scale: f64,
+}
+
+/// The slopes' block of the factor. With an intercept, R of [1, X', y'] has
+/// the intercept as column 0, and its rows and columns 1..k are the R factor
+/// of the centred data (exactly, in exact arithmetic); without, it is R's
+/// feature block itself. Rounded to f64 when the factor is double-double.
+pub fn reduce<T: Scalar>(factor: &Factor<T>) -> Reduced {
+    let design = factor.design;
+    let (lead, p) = (usize::from(design.fit_intercept), design.features);
+    let (r, y) = (&factor.triangle, lead + p);
+    let mut triangle = vec![0.0; p * p];
+    for a in 0..p {
+        for b in a..p {
+            triangle[a * p + b] = r.get(lead + a, lead + b).to_f64();
+        }
+    }
+    let target = (0..p).map(|a| r.get(lead + a, y).to_f64()).collect();
+    let last = r.get(y, y);
+    let scale = &factor.shift.scale;
+    Reduced { triangle, target, residual: (last * last).to_f64(), rows: factor.rows, slope_scale: scale[1..].to_vec(), label_scale: scale[0] }
+}
+
+/// A fit from slopes solved elsewhere, in the scaled units of [`reduce`]
+/// (b'_j; the data's b_j = b'_j·s_j/s_y). The intercept (when fitted) is the
+/// least-squares intercept given those slopes, from the factor's first row;
+/// statistics as for ridge fits: rss, tss, R², adjusted R², mse, rmse and the
+/// condition number, no standard errors or tests, inference `None`. Every
+/// parameter counts as estimated (rank p + intercept, nothing aliased), and
+/// `l2` is 0: the estimator records its own penalty.
+pub fn from_slopes<T: Scalar>(factor: &Factor<T>, scaled_slopes: &[f64], precision: Precision) -> Result<Fit, CoreError> {
+    let design = factor.design;
+    if scaled_slopes.len() != design.features {
+        return Err(CoreError::InvalidArgument(format!("{} slopes for {} features", scaled_slopes.len(), design.features)));
+    }
+    check(factor)?;
+    // Conditioning of the unpenalised kept triangle, not of the estimator's
+    // own problem: the slopes come from the same rounded factor, so
+    // ill-conditioned data still gets the extended pass.
+    let kept = rank::retriangularise(&factor.triangle)?;
+    let least_squares = triangular::back_substitute(&kept.triangle, kept.rank(), &kept.target);
+    let conditioning = conditioning::estimate(&kept, &least_squares, kept.residual.to_f64())?;
+    let q = design.parameters();
+    let slopes: Vec<T> = scaled_slopes.iter().map(|&b| T::from_f64(b)).collect();
+    let solution = if design.fit_intercept {
+        // Row 0 of R·[b0'; b'] = R[.., y]: R[0,0]·b0' + Σ R[0,j]·b'_j = R[0,y].
+        let base = &factor.triangle;
+        let intercept = triangular::back_substitute_row(&base.entries()[..q], &slopes, base.get(0, q));
+        [vec![intercept], slopes].concat()
+    } else {
+        slopes
+    };
+    let parameters: Vec<usize> = (0..q).collect();
+    Ok(assemble(factor, 0.0, precision, &parameters, &solution, None, conditioning)?.fit)
+}
+
 /// How the factor's columns relate to the data's: design column j holds its
 /// data times `column(j)`, the label times 1 / `unscale_label`.
 #[derive(Clone, Copy)]
@@ -342,4 +415,97 @@ fn assemble<T: Scalar>(
         inference: None,
     };
     Ok(Assembled { fit, scaled_rss, scaled_tss })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accumulate::Accumulator;
+    use crate::testing::Lcg;
+
+    /// Raw rows [y, x1..xp] with features offset from 0, so the shift matters.
+    fn rows(seed: u64, n: usize, p: usize) -> Vec<f64> {
+        let mut rng = Lcg::new(seed);
+        let mut raw = Vec::with_capacity(n * (p + 1));
+        for _ in 0..n {
+            let x: Vec<f64> = (0..p).map(|j| 3.0 + (j as f64 + 1.0) * rng.normal()).collect();
+            raw.push(1.0 + x.iter().enumerate().map(|(j, v)| (j as f64 - 1.5) * v).sum::<f64>() + rng.normal());
+            raw.extend(x);
+        }
+        raw
+    }
+
+    fn factor<T: Scalar>(raw: &[f64], design: Design) -> Factor<T> {
+        let mut acc = Accumulator::<T>::new(design, 1);
+        acc.push_rows(raw);
+        acc.finish()
+    }
+
+    fn close(a: f64, b: f64, tolerance: f64) -> bool {
+        (a - b).abs() <= tolerance * a.abs().max(b.abs())
+    }
+
+    fn from_least_squares_slopes<T: Scalar>(design: Design, precision: Precision) {
+        let factor = factor::<T>(&rows(11, 500, design.features), design);
+        let ols = solve(&factor, 0.0, precision).unwrap();
+        let reduced = reduce(&factor);
+        let slopes = triangular::back_substitute(&reduced.triangle, design.features, &reduced.target);
+        let fit = from_slopes(&factor, &slopes, precision).unwrap();
+        let (s, o) = (&fit.statistics, &ols.statistics);
+        let pairs = [(fit.intercept, ols.intercept), (fit.centered_intercept, ols.centered_intercept), (s.rss, o.rss), (s.r_squared, o.r_squared)];
+        for (a, b) in fit.coefficients.iter().zip(&ols.coefficients).map(|(a, b)| (*a, *b)).chain(pairs) {
+            assert!(close(a, b, 1e-14), "{a} vs {b} ({design:?})");
+        }
+        assert_eq!((fit.estimated_error, fit.refinement_contraction), (ols.estimated_error, ols.refinement_contraction));
+        assert_eq!((s.condition_number, s.rank, s.df_resid), (o.condition_number, o.rank, o.df_resid));
+        assert_eq!(fit.aliased, vec![false; design.features]);
+        assert!(fit.inference.is_none() && s.std_errors.iter().chain([&s.f_statistic, &s.intercept_std_error]).all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn from_slopes_reproduces_least_squares_given_its_slopes() {
+        for fit_intercept in [true, false] {
+            let design = Design { features: 4, fit_intercept };
+            from_least_squares_slopes::<f64>(design, Precision::Double);
+            from_least_squares_slopes::<Dd>(design, Precision::Extended);
+        }
+        let factor = factor::<f64>(&rows(1, 20, 2), Design { features: 2, fit_intercept: true });
+        let err = from_slopes(&factor, &[1.0], Precision::Double).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
+    }
+
+    #[test]
+    fn the_reduced_triangle_factors_the_centred_scaled_design() {
+        let (n, p) = (300, 3);
+        let raw = rows(5, n, p);
+        let inner = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        for fit_intercept in [true, false] {
+            let factor = factor::<Dd>(&raw, Design { features: p, fit_intercept });
+            let (reduced, shift) = (reduce(&factor), &factor.shift);
+            // Scaled [y', x'_1..x'_p], centred when an intercept is fitted.
+            let mut columns: Vec<Vec<f64>> =
+                (0..=p).map(|c| raw.iter().skip(c).step_by(p + 1).map(|v| (v - shift.center[c]) * shift.scale[c]).collect()).collect();
+            if fit_intercept {
+                for column in &mut columns {
+                    let mean = column.iter().sum::<f64>() / n as f64;
+                    column.iter_mut().for_each(|v| *v -= mean);
+                }
+            }
+            let (r, target) = (&reduced.triangle, &reduced.target);
+            let tolerance = 1e-12 * inner(&columns[0], &columns[0]);
+            for a in 0..p {
+                for b in 0..p {
+                    let gram = inner(&columns[a + 1], &columns[b + 1]);
+                    let product: f64 = (0..p).map(|i| r[i * p + a] * r[i * p + b]).sum();
+                    assert!((gram - product).abs() <= tolerance, "(RᵀR)[{a},{b}] = {product}, centred Gram {gram}");
+                }
+                let cross = inner(&columns[a + 1], &columns[0]);
+                let product: f64 = (0..p).map(|i| r[i * p + a] * target[i]).sum();
+                assert!((cross - product).abs() <= tolerance, "(Rᵀt)[{a}] = {product}, X'ᵀy' {cross}");
+            }
+            let total = inner(target, target) + reduced.residual;
+            assert!((total - inner(&columns[0], &columns[0])).abs() <= tolerance, "‖t‖² + residual = {total}");
+            assert_eq!((reduced.rows, &reduced.slope_scale[..], reduced.label_scale), (n as u64, &shift.scale[1..], shift.scale[0]));
+        }
+    }
 }
