@@ -61,6 +61,7 @@ impl From<BindingFitOptions> for FitOptions {
             l2: o.l2.unwrap_or(0.0),
             extended: o.extended.unwrap_or(false),
             memory_limit: o.memory_limit.map(|bytes| bytes as u64),
+            weight_column: None,
         }
     }
 }

@@ -12,6 +12,13 @@
 //! underflow, and a column is never judged aliased for being small. `solve`
 //! maps the results back to the units of the data.
 //!
+//! Weighted least squares (minimise Σ w·r²) whitens each row, intercept
+//! included, by √w: rows of weight 0 are dropped before blocking (they are not
+//! counted), and the center is the first row of positive weight. √w is rounded
+//! to f64 once per row, the same in both passes, so the problem solved is that
+//! of weights fl(√w)²: a relative change of at most 2⁻⁵², none for weights
+//! whose roots are doubles (1, 4, 0.25, ...).
+//!
 //! Rows are cut into fixed blocks numbered from the first row; block b goes
 //! to lane b mod LANES and lanes merge in a fixed order at the end. So the
 //! result is bit-identical however the bytes were chunked and however many
@@ -106,6 +113,11 @@ pub struct Accumulator<T> {
     shift: Option<Shift>,
     lanes: Vec<Triangle<T>>,
     pending: Vec<f64>,
+    /// √w of each pending row (1 for rows pushed without weights).
+    pending_roots: Vec<f64>,
+    /// A weighted push's rows of positive weight, and their √w.
+    kept: Vec<f64>,
+    roots: Vec<f64>,
     blocks: u64,
     rows: u64,
     threads: usize,
@@ -118,6 +130,9 @@ impl<T: Scalar> Accumulator<T> {
             shift: None,
             lanes: (0..LANES).map(|_| Triangle::zeros(design.columns())).collect(),
             pending: Vec::with_capacity(BLOCK_ROWS * design.width()),
+            pending_roots: Vec::with_capacity(BLOCK_ROWS),
+            kept: Vec::new(),
+            roots: Vec::new(),
             blocks: 0,
             rows: 0,
             threads: threads.clamp(1, LANES),
@@ -131,15 +146,49 @@ impl<T: Scalar> Accumulator<T> {
         acc
     }
 
+    /// Rows folded in (those of positive weight).
     pub fn rows(&self) -> u64 {
         self.rows
     }
 
     /// Folds raw rows (row-major, `design.width()` values each) into the factor.
     #[track_caller]
-    pub fn push_rows(&mut self, mut raw: &[f64]) {
+    pub fn push_rows(&mut self, raw: &[f64]) {
+        assert_eq!(raw.len() % self.design.width(), 0, "raw rows must be whole");
+        self.push(raw, None);
+    }
+
+    /// Folds raw rows with one sample weight each (finite, >= 0; checked by
+    /// the caller, which knows where the row came from). Rows of weight 0 are
+    /// left out entirely.
+    #[track_caller]
+    pub fn push_weighted_rows(&mut self, raw: &[f64], weights: &[f64]) {
         let width = self.design.width();
-        assert_eq!(raw.len() % width, 0, "raw rows must be whole");
+        assert_eq!(raw.len(), weights.len() * width, "one weight per whole raw row");
+        assert!(weights.iter().all(|w| *w >= 0.0 && w.is_finite()), "weights are checked before they are accumulated");
+        let mut roots = std::mem::take(&mut self.roots);
+        roots.clear();
+        if weights.iter().all(|&w| w > 0.0) {
+            roots.extend(weights.iter().map(|w| w.sqrt()));
+            self.push(raw, Some(&roots));
+        } else {
+            let mut kept = std::mem::take(&mut self.kept);
+            kept.clear();
+            for (row, &w) in raw.chunks_exact(width).zip(weights) {
+                if w > 0.0 {
+                    kept.extend_from_slice(row);
+                    roots.push(w.sqrt());
+                }
+            }
+            self.push(&kept, Some(&roots));
+            self.kept = kept;
+        }
+        self.roots = roots;
+    }
+
+    /// Rows (and their √w when weighted) into pending and whole blocks.
+    fn push(&mut self, mut raw: &[f64], mut roots: Option<&[f64]>) {
+        let width = self.design.width();
         if raw.is_empty() {
             return;
         }
@@ -149,23 +198,37 @@ impl<T: Scalar> Accumulator<T> {
         if !self.pending.is_empty() || self.shift.is_none() {
             let take = (block_len - self.pending.len()).min(raw.len());
             self.pending.extend_from_slice(&raw[..take]);
+            match roots {
+                Some(r) => {
+                    self.pending_roots.extend_from_slice(&r[..take / width]);
+                    roots = Some(&r[take / width..]);
+                }
+                None => self.pending_roots.resize(self.pending.len() / width, 1.0),
+            }
             raw = &raw[take..];
             if self.pending.len() < block_len {
                 return;
             }
             let block = std::mem::take(&mut self.pending);
+            let block_roots = std::mem::take(&mut self.pending_roots);
             self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &block));
-            self.fold_blocks(&block);
+            self.fold_blocks(&block, Some(&block_roots));
             self.pending = block;
             self.pending.clear();
+            self.pending_roots = block_roots;
+            self.pending_roots.clear();
         }
         let whole = raw.len() / block_len * block_len;
-        self.fold_blocks(&raw[..whole]);
+        self.fold_blocks(&raw[..whole], roots.map(|r| &r[..whole / width]));
         self.pending.extend_from_slice(&raw[whole..]);
+        match roots {
+            Some(r) => self.pending_roots.extend_from_slice(&r[whole / width..]),
+            None => self.pending_roots.resize(self.pending.len() / width, 1.0),
+        }
     }
 
     /// Folds whole blocks, each into its lane, lanes spread over the threads.
-    fn fold_blocks(&mut self, raw: &[f64]) {
+    fn fold_blocks(&mut self, raw: &[f64], roots: Option<&[f64]>) {
         let width = self.design.width();
         let block_len = BLOCK_ROWS * width;
         let count = raw.len() / block_len;
@@ -187,7 +250,8 @@ impl<T: Scalar> Accumulator<T> {
                         return;
                     }
                     let block = &raw[b * block_len..(b + 1) * block_len];
-                    fill_block(design, shift, block, &mut scratch);
+                    let block_roots = roots.map(|r| &r[b * BLOCK_ROWS..(b + 1) * BLOCK_ROWS]);
+                    fill_block(design, shift, block, block_roots, &mut scratch);
                     triangle.absorb_in_place(&mut scratch, BLOCK_ROWS);
                 }
             }
@@ -215,7 +279,7 @@ impl<T: Scalar> Accumulator<T> {
             let lane = (self.blocks % LANES as u64) as usize;
             let mut scratch = vec![T::default(); rest * self.design.columns()];
             let shift = self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &self.pending));
-            fill_block(self.design, shift, &self.pending, &mut scratch);
+            fill_block(self.design, shift, &self.pending, Some(&self.pending_roots), &mut scratch);
             self.lanes[lane].absorb_in_place(&mut scratch, rest);
         }
         let mut lanes = self.lanes.into_iter();
@@ -232,8 +296,9 @@ impl<T: Scalar> Accumulator<T> {
     }
 }
 
-/// Raw rows -> column-major design block `[1?, (x - c)·s, (y - c0)·s0]`.
-fn fill_block<T: Scalar>(design: Design, shift: &Shift, raw: &[f64], block: &mut [T]) {
+/// Raw rows -> column-major design block `[1?, (x - c)·s, (y - c0)·s0]`,
+/// each row times its √w when `roots` are given.
+fn fill_block<T: Scalar>(design: Design, shift: &Shift, raw: &[f64], roots: Option<&[f64]>, block: &mut [T]) {
     let (center, scale) = (&shift.center, &shift.scale);
     let width = design.width();
     let rows = raw.len() / width;
@@ -251,11 +316,24 @@ fn fill_block<T: Scalar>(design: Design, shift: &Shift, raw: &[f64], block: &mut
     for (i, cell) in label.iter_mut().enumerate() {
         *cell = T::difference(raw[i * width], center[0]) * T::from_f64(scale[0]);
     }
+    let Some(roots) = roots else {
+        return;
+    };
+    for column in block[..design.columns() * rows].chunks_exact_mut(rows) {
+        for (cell, &root) in column.iter_mut().zip(roots) {
+            // Unit weights leave the row's bits as an unweighted push has them
+            // (a double-double product by 1 may flip the sign of a zero low part).
+            if root != 1.0 {
+                *cell = *cell * T::from_f64(root);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dd::Dd;
     use crate::testing::Lcg;
 
     fn rows(n: usize, p: usize, seed: u64) -> Vec<f64> {
@@ -281,5 +359,73 @@ mod tests {
             assert_eq!(other.rows, 3000);
             assert_eq!(reference.triangle.entries(), other.triangle.entries(), "piece {piece}, threads {threads}");
         }
+    }
+
+    /// Positive weights with a share of zeros (the first row's among them).
+    fn weights(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = Lcg::new(seed);
+        (0..n).map(|i| if i == 0 || rng.uniform() < 0.2 { 0.0 } else { 0.1 + 3.0 * rng.uniform() }).collect()
+    }
+
+    fn weighted_in_pieces<T: Scalar>(raw: &[f64], weights: &[f64], design: Design, piece_rows: usize, threads: usize) -> Factor<T> {
+        let mut acc = Accumulator::<T>::new(design, threads);
+        for (piece, w) in raw.chunks(piece_rows * design.width()).zip(weights.chunks(piece_rows)) {
+            acc.push_weighted_rows(piece, w);
+        }
+        acc.finish()
+    }
+
+    /// The bits of a factor, double-double halves apart.
+    fn bits<T: Scalar>(factor: &Factor<T>) -> Vec<(u64, u64)> {
+        factor.triangle.entries().iter().map(|v| (v.to_dd().hi.to_bits(), v.to_dd().lo.to_bits())).collect()
+    }
+
+    #[test]
+    fn unit_weights_give_the_unweighted_bits() {
+        let design = Design { features: 4, fit_intercept: true };
+        let raw = rows(1500, 4, 11);
+        let ones = vec![1.0; 1500];
+        let plain = factor_in_pieces(&raw, design, 700, 2);
+        let weighted = weighted_in_pieces::<f64>(&raw, &ones, design, 300, 2);
+        assert_eq!((bits(&plain), plain.rows, &plain.shift), (bits(&weighted), weighted.rows, &weighted.shift));
+        let mut acc = Accumulator::<Dd>::new(design, 2);
+        acc.push_rows(&raw);
+        let plain = acc.finish();
+        let weighted = weighted_in_pieces::<Dd>(&raw, &ones, design, 300, 2);
+        assert_eq!((bits(&plain), plain.rows), (bits(&weighted), weighted.rows));
+    }
+
+    #[test]
+    fn zero_weights_are_the_rows_left_out() {
+        let design = Design { features: 3, fit_intercept: true };
+        let raw = rows(2000, 3, 12);
+        let w = weights(2000, 13);
+        let (mut kept, mut kept_w) = (Vec::new(), Vec::new());
+        for (row, &wi) in raw.chunks(design.width()).zip(&w) {
+            if wi > 0.0 {
+                kept.extend_from_slice(row);
+                kept_w.push(wi);
+            }
+        }
+        let all = weighted_in_pieces::<f64>(&raw, &w, design, 2000, 1);
+        let dropped = weighted_in_pieces::<f64>(&kept, &kept_w, design, kept_w.len(), 1);
+        assert_eq!(all.rows, kept_w.len() as u64);
+        assert_eq!(all.shift.center, kept[..design.width()], "the center is the first row of positive weight");
+        assert_eq!((bits(&all), &all.shift), (bits(&dropped), &dropped.shift));
+    }
+
+    #[test]
+    fn weighted_bits_for_any_piece_size_and_thread_count() {
+        let design = Design { features: 5, fit_intercept: true };
+        let raw = rows(3000, 5, 14);
+        let w = weights(3000, 15);
+        let reference = weighted_in_pieces::<f64>(&raw, &w, design, 3000, 1);
+        for &(piece, threads) in &[(1, 1), (7, 2), (255, 2), (256, 3), (1000, 4), (2999, 2)] {
+            let other = weighted_in_pieces::<f64>(&raw, &w, design, piece, threads);
+            assert_eq!((bits(&reference), reference.rows), (bits(&other), other.rows), "piece {piece}, threads {threads}");
+        }
+        let reference = weighted_in_pieces::<Dd>(&raw, &w, design, 3000, 1);
+        let other = weighted_in_pieces::<Dd>(&raw, &w, design, 333, 3);
+        assert_eq!(bits(&reference), bits(&other));
     }
 }

@@ -7,7 +7,8 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Location {
     pub source: String,
-    /// What is counted: "line" (text), "record" (RecordIO), "row" (Parquet).
+    /// What is counted: "line" (text), "record" (RecordIO), "row" (Parquet),
+    /// "data row" (rows after any header), "index" (0-based, in an array).
     pub unit: &'static str,
     pub line: u64,
 }
@@ -23,6 +24,17 @@ impl Location {
 
     pub fn row(source: &str, row: u64) -> Self {
         Location { source: source.to_string(), unit: "row", line: row }
+    }
+
+    /// A row counted among a source's data rows (header and blank lines not
+    /// counted), where the decoders no longer know its line.
+    pub fn data_row(source: &str, row: u64) -> Self {
+        Location { source: source.to_string(), unit: "data row", line: row }
+    }
+
+    /// An element of an in-memory array, 0-based as the caller indexes it.
+    pub fn index(array: &str, index: u64) -> Self {
+        Location { source: array.to_string(), unit: "index", line: index }
     }
 }
 
@@ -74,6 +86,21 @@ pub enum CoreError {
         at: Location,
         features: usize,
         got: usize,
+    },
+    /// A row whose width is not the label, the features and the weight column:
+    /// `declared` when the feature count is the caller's `feature_dim`, not a model's.
+    WeightedWidthMismatch {
+        at: Location,
+        features: usize,
+        got: usize,
+        declared: bool,
+    },
+    /// A sample weight that is negative, NaN or infinite; `column` (1-based)
+    /// is the weight_column of streamed rows, `None` for an array of weights.
+    InvalidWeight {
+        at: Location,
+        column: Option<usize>,
+        value: f64,
     },
     HeaderMismatch {
         source: String,
@@ -192,6 +219,7 @@ pub const CODES: &[&str] = &[
     "RAGGED_ROW",
     "FEATURE_COUNT_MISMATCH",
     "FEATURE_DIM_MISMATCH",
+    "INVALID_WEIGHT",
     "HEADER_MISMATCH",
     "TOO_FEW_ROWS",
     "TOO_MANY_COLUMNS",
@@ -224,6 +252,9 @@ impl CoreError {
             CoreError::RaggedRow { .. } => "RAGGED_ROW",
             CoreError::FeatureCountMismatch { .. } => "FEATURE_COUNT_MISMATCH",
             CoreError::DeclaredFeatureMismatch { .. } => "FEATURE_DIM_MISMATCH",
+            CoreError::WeightedWidthMismatch { declared: true, .. } => "FEATURE_DIM_MISMATCH",
+            CoreError::WeightedWidthMismatch { declared: false, .. } => "FEATURE_COUNT_MISMATCH",
+            CoreError::InvalidWeight { .. } => "INVALID_WEIGHT",
             CoreError::HeaderMismatch { .. } => "HEADER_MISMATCH",
             CoreError::NonFiniteInput { .. } => "NON_FINITE_VALUE",
             CoreError::TooFewRows { .. } => "TOO_FEW_ROWS",
@@ -253,6 +284,22 @@ impl CoreError {
             CoreError::UnsupportedFormat(_) => "UNSUPPORTED_CONTENT_TYPE",
             CoreError::Malformed { .. } => "MALFORMED_RECORD",
             CoreError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+impl CoreError {
+    /// The decoders count every column after the label as a feature; with a
+    /// weight column one of them is the weight, and the message must say so.
+    pub(crate) fn with_weight_column(self) -> CoreError {
+        match self {
+            CoreError::DeclaredFeatureMismatch { at, features, got } => {
+                CoreError::WeightedWidthMismatch { at, features: features.saturating_sub(1), got, declared: true }
+            }
+            CoreError::FeatureCountMismatch { at, features, got } => {
+                CoreError::WeightedWidthMismatch { at, features: features.saturating_sub(1), got, declared: false }
+            }
+            other => other,
         }
     }
 }
@@ -288,6 +335,30 @@ impl fmt::Display for CoreError {
                 "{at} has {got} columns but feature_dim={features} needs {} (the label plus {features} features); fix feature_dim or the data",
                 features + 1
             ),
+            CoreError::WeightedWidthMismatch { at, features, got, declared: true } => write!(
+                f,
+                "{at} has {got} columns but feature_dim={features} with a weight_column needs {} (the label, {features} features and the weight); \
+                 fix feature_dim, weight_column or the data",
+                features + 2
+            ),
+            CoreError::WeightedWidthMismatch { at, features, got, declared: false } => write!(
+                f,
+                "{at} has {got} columns but the model has {features} feature(s) and was trained with a weight column; \
+                 send {} values per row (the features and the weight), or {} with the label first",
+                features + 1,
+                features + 2
+            ),
+            CoreError::InvalidWeight { at, column, value } => {
+                let what = if value.is_finite() { "negative" } else { "not a finite number" };
+                match column {
+                    Some(column) => write!(
+                        f,
+                        "{at}, column {column}: the weight {value} is {what}; weights (weight_column) must be finite numbers >= 0, \
+                         and a weight of 0 skips the row; fix the value, drop the row, or check that weight_column names the right column"
+                    ),
+                    None => write!(f, "{at}: the weight {value} is {what}; weights must be finite numbers >= 0 (0 leaves the row out)"),
+                }
+            }
             CoreError::HeaderMismatch { source, detail } => write!(f, "{source}: {detail}"),
             CoreError::NonFiniteInput { array, row, column, value } => write!(
                 f,
@@ -367,6 +438,9 @@ mod tests {
             CoreError::RaggedRow { at: at(), expected: 2, got: 3 },
             CoreError::FeatureCountMismatch { at: at(), features: 1, got: 3 },
             CoreError::DeclaredFeatureMismatch { at: at(), features: 1, got: 3 },
+            CoreError::WeightedWidthMismatch { at: at(), features: 1, got: 4, declared: true },
+            CoreError::WeightedWidthMismatch { at: at(), features: 1, got: 4, declared: false },
+            CoreError::InvalidWeight { at: at(), column: Some(3), value: -1.0 },
             CoreError::HeaderMismatch { source: "s".into(), detail: "d".into() },
             CoreError::NonFiniteInput { array: "x", row: 0, column: 0, value: f64::NAN },
             CoreError::TooFewRows { rows: 1, parameters: 2 },

@@ -9,8 +9,9 @@
 use crate::accumulate::{Accumulator, Design, Shift, LANES};
 use crate::dd::Dd;
 use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
-use crate::error::CoreError;
+use crate::error::{CoreError, Location};
 use crate::model::{Model, Names};
+use crate::scalar::Scalar;
 use crate::solve::{solve, Fit, Precision};
 
 /// Raw values kept in memory for an extended pass without re-reading.
@@ -51,11 +52,15 @@ pub struct FitOptions {
     /// Bytes the solver may hold; a design that needs more is refused before
     /// anything of its size is allocated (see [`solver_memory`]).
     pub memory_limit: Option<u64>,
+    /// Streamed rows carry a sample weight at this index of the raw layout
+    /// `[label, x1..xp]` (so >= 1): weighted least squares, the column is no
+    /// feature. In-memory fits take weights as an array instead.
+    pub weight_column: Option<usize>,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { fit_intercept: true, l2: 0.0, extended: false, memory_limit: None }
+        FitOptions { fit_intercept: true, l2: 0.0, extended: false, memory_limit: None, weight_column: None }
     }
 }
 
@@ -63,6 +68,11 @@ impl FitOptions {
     pub fn validate(&self) -> Result<(), CoreError> {
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
             return Err(CoreError::InvalidArgument(format!("l2 must be a finite number >= 0, got {}", self.l2)));
+        }
+        if self.weight_column == Some(0) {
+            return Err(CoreError::InvalidArgument(
+                "weight_column is column 1, which holds the label; name the column of the weights, after the label".into(),
+            ));
         }
         Ok(())
     }
@@ -92,17 +102,52 @@ fn accepts_double(fit: &Fit) -> bool {
     fit.estimated_error <= ERROR_TARGET
 }
 
-fn fit_extended(design: Design, l2: f64, shift: Shift, raw: &[f64], threads: usize) -> Result<Fit, CoreError> {
+/// Raw rows into `acc`, with their sample weights when weighted.
+fn feed<T: Scalar>(acc: &mut Accumulator<T>, raw: &[f64], weights: Option<&[f64]>) {
+    match weights {
+        Some(weights) => acc.push_weighted_rows(raw, weights),
+        None => acc.push_rows(raw),
+    }
+}
+
+fn fit_extended(design: Design, l2: f64, shift: Shift, raw: &[f64], weights: Option<&[f64]>, threads: usize) -> Result<Fit, CoreError> {
     let mut acc = Accumulator::<Dd>::with_shift(design, threads, shift);
-    acc.push_rows(raw);
+    feed(&mut acc, raw, weights);
     solve(&acc.finish(), l2, Precision::Extended)
 }
 
+/// Takes raw rows `[y, x]` of in-memory data a slab at a time, with their weights.
+type SlabVisitor<'a> = dyn FnMut(&[f64], Option<&[f64]>) + 'a;
+
 /// Fits in-memory data: `x` row-major `rows x features`, `y` one per row.
 pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, threads: usize) -> Result<Fit, CoreError> {
+    fit_weighted_arrays(x, y, None, features, options, threads)
+}
+
+/// [`fit_arrays`] minimising Σ w·r² when `weights` (one per row, finite and
+/// >= 0; a row of weight 0 is left out and not counted) are given.
+pub fn fit_weighted_arrays(
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    features: usize,
+    options: FitOptions,
+    threads: usize,
+) -> Result<Fit, CoreError> {
     options.validate()?;
+    if options.weight_column.is_some() {
+        return Err(CoreError::InvalidArgument("weight_column names a column of streamed rows; in-memory data takes its weights as an array".into()));
+    }
     if x.len() != y.len() * features {
         return Err(CoreError::InvalidArgument(format!("x has {} values, which is not {} rows x {features} features", x.len(), y.len())));
+    }
+    if let Some(weights) = weights {
+        if weights.len() != y.len() {
+            return Err(CoreError::InvalidArgument(format!("there are {} weights for {} rows; give one weight per row", weights.len(), y.len())));
+        }
+        if let Some(i) = weights.iter().position(|w| !(*w >= 0.0 && w.is_finite())) {
+            return Err(CoreError::InvalidWeight { at: Location::index("weights", i as u64), column: None, value: weights[i] });
+        }
     }
     if let Some(i) = y.iter().position(|v| !v.is_finite()) {
         return Err(CoreError::NonFiniteInput { array: "y", row: i, column: 0, value: y[i] });
@@ -118,35 +163,37 @@ pub fn fit_arrays(x: &[f64], y: &[f64], features: usize, options: FitOptions, th
     // Interleave [y, x] a slab at a time so memory stays bounded.
     const SLAB_ROWS: usize = 1 << 14;
     let width = design.width();
-    let each_slab = |visit: &mut dyn FnMut(&[f64])| {
+    let each_slab = |visit: &mut SlabVisitor| {
         let mut raw = Vec::with_capacity(SLAB_ROWS.min(y.len()) * width);
         for start in (0..y.len()).step_by(SLAB_ROWS) {
+            let end = (start + SLAB_ROWS).min(y.len());
             raw.clear();
-            for i in start..(start + SLAB_ROWS).min(y.len()) {
+            for i in start..end {
                 raw.push(y[i]);
                 raw.extend_from_slice(&x[i * features..(i + 1) * features]);
             }
-            visit(&raw);
+            visit(&raw, weights.map(|w| &w[start..end]));
         }
     };
     let small = y.len() * width <= RETAIN_VALUES;
     if !small && !options.extended {
         let mut double = Accumulator::<f64>::new(design, threads);
-        each_slab(&mut |slab| double.push_rows(slab));
+        each_slab(&mut |slab, w| feed(&mut double, slab, w));
         let mut fit = solve(&double.finish(), options.l2, Precision::Double)?;
+        let data = Arrays { x, y, weights };
         if accepts_double(&fit) {
-            refine(&mut fit, x, y, threads, Gradient::Double);
+            refine(&mut fit, data, threads, Gradient::Double);
             return Ok(fit);
         }
         if let Some(steps) = refinement_steps(&fit) {
             for _ in 0..steps {
-                refine(&mut fit, x, y, threads, Gradient::Extended);
+                refine(&mut fit, data, threads, Gradient::Extended);
             }
             return Ok(fit);
         }
     }
     let mut extended = Accumulator::<Dd>::new(design, threads);
-    each_slab(&mut |slab| extended.push_rows(slab));
+    each_slab(&mut |slab, w| feed(&mut extended, slab, w));
     solve(&extended.finish(), options.l2, Precision::Extended)
 }
 
@@ -160,12 +207,21 @@ enum Gradient {
     Extended,
 }
 
+/// The in-memory data of [`fit_weighted_arrays`].
+#[derive(Clone, Copy)]
+struct Arrays<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+    weights: Option<&'a [f64]>,
+}
+
 /// One step of iterative refinement, for data in memory: the residual
-/// r = y - Xb in double-double, then b += R⁻¹R⁻ᵀ(Xᵀr) (corrected seminormal
+/// r = y - Xb in double-double, then b += R⁻¹R⁻ᵀ(XᵀWr) (corrected seminormal
 /// equations, Björck). It costs one light pass over the data and takes the
 /// f64 answer to within an ulp or two of the exact one. Ridge fits (no R⁻¹
 /// stored) are left as they are.
-fn refine(fit: &mut Fit, x: &[f64], y: &[f64], threads: usize, summation: Gradient) {
+fn refine(fit: &mut Fit, data: Arrays<'_>, threads: usize, summation: Gradient) {
+    let Arrays { x, y, weights } = data;
     let Some(inference) = fit.inference.as_ref() else {
         return;
     };
@@ -182,10 +238,19 @@ fn refine(fit: &mut Fit, x: &[f64], y: &[f64], threads: usize, summation: Gradie
         let mut fast = vec![0.0; r];
         let mut z = vec![Dd::ZERO; r];
         for i in rows {
+            // The factor holds rows times fl(√w): the same weights here, so
+            // refinement converges to the extended pass's answer.
+            let root = weights.map_or(1.0, |w| w[i].sqrt());
+            if root == 0.0 {
+                continue;
+            }
             let mut residual = Dd::difference(y[i], center_label);
             for (a, &j) in parameters.iter().enumerate() {
                 z[a] = if j < lead { Dd::from(1.0) } else { Dd::difference(x[i * p + j - lead], center[j - lead]) };
                 residual = residual - z[a] * Dd::from(solution[a]);
+            }
+            if root != 1.0 {
+                residual = residual * Dd::from(root) * Dd::from(root);
             }
             match summation {
                 Gradient::Double => {
@@ -252,17 +317,33 @@ pub struct StreamingFit {
     wrapped: bool,
     reader: ChannelReader,
     rows: Vec<f64>,
+    /// Rows without the weight column, and their weights (weighted fits).
+    stripped: Vec<f64>,
+    weights: Vec<f64>,
     double: Option<Accumulator<f64>>,
     extended: Option<Accumulator<Dd>>,
-    retained: Option<Vec<f64>>,
+    retained: Option<Retained>,
     design: Option<Design>,
     shift: Option<Shift>,
     rows_seen: u64,
+    /// The current source and its data rows so far, to say where a bad weight is.
+    source: String,
+    source_rows: u64,
     next_pass: Option<NextPass>,
     fitted: Option<Fit>,
 }
 
+/// The first pass's rows, kept for the extended pass while they are few.
+#[derive(Default)]
+struct Retained {
+    raw: Vec<f64>,
+    /// One per row of `raw` in a weighted fit, else empty.
+    weights: Vec<f64>,
+}
+
 impl StreamingFit {
+    /// `expected_features` is `feature_dim`: the features, not counting the
+    /// label or the weight column.
     pub fn new(options: FitOptions, expected_features: Option<usize>, threads: usize) -> Result<Self, CoreError> {
         Self::with_format(options, expected_features, threads, Declared::default())
     }
@@ -274,23 +355,32 @@ impl StreamingFit {
             options,
             expected_features,
             threads,
-            reader: Self::reader(expected_features, threads, declared.clone(), false),
+            reader: Self::reader(expected_features.map(|p| p + Self::extra_columns(options)), threads, declared.clone(), false),
             declared,
             wrapped: false,
             rows: Vec::new(),
+            stripped: Vec::new(),
+            weights: Vec::new(),
             double: None,
             extended: None,
-            retained: Some(Vec::new()),
+            retained: Some(Retained::default()),
             design: None,
             shift: None,
             rows_seen: 0,
+            source: String::new(),
+            source_rows: 0,
             next_pass: None,
             fitted: None,
         })
     }
 
-    fn reader(expected_features: Option<usize>, threads: usize, declared: Declared, wrapped: bool) -> ChannelReader {
-        let mut reader = ChannelReader::new(expected_features.map_or(Width::Any, |p| Width::Exactly(p + 1)), threads, declared);
+    /// Columns of a row besides the features: the label, and the weight.
+    fn extra_columns(options: FitOptions) -> usize {
+        1 + usize::from(options.weight_column.is_some())
+    }
+
+    fn reader(width: Option<usize>, threads: usize, declared: Declared, wrapped: bool) -> ChannelReader {
+        let mut reader = ChannelReader::new(width.map_or(Width::Any, Width::Exactly), threads, declared);
         if wrapped {
             reader.unwrap_records();
         }
@@ -306,12 +396,14 @@ impl StreamingFit {
 
     pub fn begin_source(&mut self, name: &str) {
         self.reader.begin_source(name);
+        self.source = name.to_string();
+        self.source_rows = 0;
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), CoreError> {
         let mut rows = std::mem::take(&mut self.rows);
         rows.clear();
-        let result = self.reader.push(bytes, &mut rows).and_then(|()| self.consume(&rows, self.reader.width()));
+        let result = self.reader.push(bytes, &mut rows).map_err(|e| self.reader_error(e)).and_then(|()| self.consume(&rows, self.reader.width()));
         self.rows = rows;
         result
     }
@@ -319,29 +411,47 @@ impl StreamingFit {
     pub fn end_source(&mut self) -> Result<SourceSummary, CoreError> {
         let mut rows = std::mem::take(&mut self.rows);
         rows.clear();
-        let result = self.reader.end_source(&mut rows).and_then(|summary| self.consume(&rows, self.reader.width()).map(|()| summary));
+        let result = self
+            .reader
+            .end_source(&mut rows)
+            .map_err(|e| self.reader_error(e))
+            .and_then(|summary| self.consume(&rows, self.reader.width()).map(|()| summary));
         self.rows = rows;
         result
     }
 
     /// Reads a whole file by path: formats that need random access (Parquet).
     pub fn read_file(&mut self, path: &std::path::Path, name: &str) -> Result<SourceSummary, CoreError> {
+        self.source = name.to_string();
+        self.source_rows = 0;
         let mut reader = std::mem::replace(&mut self.reader, ChannelReader::new(Width::Any, 1, Declared::default()));
         let result = reader.read_file(path, name, &mut |batch| self.consume(batch.values, Some(batch.width)));
         self.reader = reader;
-        result
+        result.map_err(|e| self.reader_error(e))
     }
 
-    /// Data rows of the first pass.
+    /// The decoders count the weight column as a feature: their width errors say otherwise.
+    fn reader_error(&self, error: CoreError) -> CoreError {
+        if self.options.weight_column.is_some() {
+            error.with_weight_column()
+        } else {
+            error
+        }
+    }
+
+    /// Data rows of the first pass, rows of weight 0 included (the fit's n counts only the others).
     pub fn rows(&self) -> u64 {
         self.rows_seen
     }
 
-    /// Names of the features (label excluded) from a header or schema, or x1..xp.
+    /// Names of the features (label and weight column excluded) from a header or schema, or x1..xp.
     pub fn feature_names(&self) -> Vec<String> {
         let features = self.design.map_or(0, |d| d.features);
+        let weight = self.options.weight_column;
         match self.reader.header() {
-            Some(names) if names.len() == features + 1 => names[1..].to_vec(),
+            Some(names) if names.len() == features + Self::extra_columns(self.options) => {
+                names.iter().enumerate().filter(|&(j, _)| j > 0 && Some(j) != weight).map(|(_, name)| name.clone()).collect()
+            }
             _ => (1..=features).map(|i| format!("x{i}")).collect(),
         }
     }
@@ -350,41 +460,88 @@ impl StreamingFit {
         self.reader.header().and_then(|names| names.first().cloned()).unwrap_or_else(|| "y".into())
     }
 
+    /// The weight column's name from a header or schema, else "column N" (1-based); `None` unweighted.
+    pub fn weight_name(&self) -> Option<String> {
+        let column = self.options.weight_column?;
+        Some(self.reader.header().and_then(|names| names.get(column).cloned()).unwrap_or_else(|| format!("column {}", column + 1)))
+    }
+
     /// Whether the feature names came from the data (a header row or a schema).
     pub fn has_header(&self) -> bool {
         self.reader.header().is_some()
+    }
+
+    /// The design, from the width of the first rows.
+    fn start(&mut self, width: usize) -> Result<(), CoreError> {
+        if let Some(column) = self.options.weight_column {
+            if column >= width {
+                return Err(CoreError::InvalidArgument(format!(
+                    "weight_column is column {} but the rows of {} have {width} columns; name a column after the label that holds the weights",
+                    column + 1,
+                    self.source
+                )));
+            }
+        }
+        let design = Design { features: width - Self::extra_columns(self.options), fit_intercept: self.options.fit_intercept };
+        if design.features == 0 {
+            let only = if self.options.weight_column.is_some() { "a label and a weight column" } else { "a label column" };
+            return Err(CoreError::InvalidArgument(format!("rows have only {only}: there is nothing to fit; add feature columns after the label")));
+        }
+        self.options.check_memory(design)?;
+        self.design = Some(design);
+        self.double = Some(Accumulator::new(design, self.threads));
+        Ok(())
     }
 
     fn consume(&mut self, rows: &[f64], width: Option<usize>) -> Result<(), CoreError> {
         if rows.is_empty() {
             return Ok(());
         }
+        let width = width.ok_or_else(|| CoreError::Internal("rows arrived before their width".into()))?;
         if self.design.is_none() {
-            let width = width.ok_or_else(|| CoreError::Internal("rows arrived before their width".into()))?;
-            let design = Design { features: width - 1, fit_intercept: self.options.fit_intercept };
-            if design.features == 0 {
-                return Err(CoreError::InvalidArgument(
-                    "rows have only a label column: there is nothing to fit; add feature columns after the label".into(),
-                ));
-            }
-            self.options.check_memory(design)?;
-            self.design = Some(design);
-            self.double = Some(Accumulator::new(design, self.threads));
+            self.start(width)?;
         }
-        if let Some(extended) = self.extended.as_mut() {
-            extended.push_rows(rows);
+        let first = self.source_rows;
+        self.source_rows += (rows.len() / width) as u64;
+        let Some(column) = self.options.weight_column else {
+            self.accumulate(rows, None);
             return Ok(());
+        };
+        let (mut stripped, mut weights) = (std::mem::take(&mut self.stripped), std::mem::take(&mut self.weights));
+        stripped.clear();
+        weights.clear();
+        for (i, row) in rows.chunks_exact(width).enumerate() {
+            let weight = row[column];
+            if !(weight >= 0.0 && weight.is_finite()) {
+                let at = Location::data_row(&self.source, first + i as u64 + 1);
+                return Err(CoreError::InvalidWeight { at, column: Some(column + 1), value: weight });
+            }
+            stripped.extend_from_slice(&row[..column]);
+            stripped.extend_from_slice(&row[column + 1..]);
+            weights.push(weight);
         }
-        self.double.as_mut().expect("design implies an accumulator").push_rows(rows);
-        self.rows_seen += (rows.len() / self.design.expect("set above").width()) as u64;
+        self.accumulate(&stripped, Some(&weights));
+        (self.stripped, self.weights) = (stripped, weights);
+        Ok(())
+    }
+
+    /// Rows without the weight column into the pass under way.
+    fn accumulate(&mut self, raw: &[f64], weights: Option<&[f64]>) {
+        if let Some(extended) = self.extended.as_mut() {
+            feed(extended, raw, weights);
+            return;
+        }
+        feed(self.double.as_mut().expect("design implies an accumulator"), raw, weights);
+        self.rows_seen += (raw.len() / self.design.expect("set with the accumulator").width()) as u64;
         if let Some(kept) = self.retained.as_mut() {
-            if kept.len() + rows.len() <= RETAIN_VALUES {
-                kept.extend_from_slice(rows);
+            let weights = weights.unwrap_or_default();
+            if kept.raw.len() + kept.weights.len() + raw.len() + weights.len() <= RETAIN_VALUES {
+                kept.raw.extend_from_slice(raw);
+                kept.weights.extend_from_slice(weights);
             } else {
                 self.retained = None;
             }
         }
-        Ok(())
     }
 
     /// The fit, or `None` when the sources must be streamed once more (see [`Self::next_pass`]).
@@ -413,7 +570,7 @@ impl StreamingFit {
         }
         if self.double.is_none() && self.next_pass.is_none() {
             if let Some(width) = self.reader.surveyed_width() {
-                self.expected_features = Some(width - 1);
+                self.expected_features = Some(width.saturating_sub(Self::extra_columns(self.options)));
                 self.next_pass = Some(NextPass::Rows);
                 return Ok(None);
             }
@@ -424,8 +581,9 @@ impl StreamingFit {
         let factor = double.finish();
         let design = factor.design;
         // Data kept in memory always gets the extended pass: no f64 solve to throw away.
-        if let Some(raw) = self.retained.take() {
-            return fit_extended(design, l2, factor.shift, &raw, self.threads).map(Some);
+        if let Some(kept) = self.retained.take() {
+            let weights = self.options.weight_column.map(|_| &kept.weights[..]);
+            return fit_extended(design, l2, factor.shift, &kept.raw, weights, self.threads).map(Some);
         }
         let fit = solve(&factor, l2, Precision::Double)?;
         if accepts_double(&fit) && !self.options.extended {
@@ -447,7 +605,8 @@ impl StreamingFit {
             _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
         // Names and the format are learnt again with the rows; the survey's width is now the rule.
-        self.reader = Self::reader(features, self.threads, self.declared.clone(), self.wrapped);
+        let width = features.map(|p| p + Self::extra_columns(self.options));
+        self.reader = Self::reader(width, self.threads, self.declared.clone(), self.wrapped);
         Ok(())
     }
 }
@@ -600,6 +759,253 @@ mod tests {
         let y = vec![1.0; n];
         let fit = fit_arrays(&x, &y, 1, FitOptions { fit_intercept: false, ..FitOptions::default() }, 2).unwrap();
         assert_eq!(fit.coefficients, vec![0.0]);
+    }
+
+    /// y = 1 + Σ (j+1)·x_j + noise/√w on normal x, weights in [0.2, 3.2)
+    /// with one in ten 0 (those rows' labels are wild: they must not count).
+    fn weighted(seed: u64, n: usize, p: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut rng = Lcg::new(seed);
+        let (mut x, mut y, mut w) = (Vec::with_capacity(n * p), Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let weight = if i > 0 && rng.uniform() < 0.1 { 0.0 } else { 0.2 + 3.0 * rng.uniform() };
+            let row: Vec<f64> = (0..p).map(|_| rng.normal()).collect();
+            let noise = if weight > 0.0 { rng.normal() / weight.sqrt() } else { 1e3 * rng.normal() };
+            y.push(1.0 + row.iter().enumerate().map(|(j, v)| (j as f64 + 1.0) * v).sum::<f64>() + noise);
+            x.extend(row);
+            w.push(weight);
+        }
+        (x, y, w)
+    }
+
+    /// Weighted least squares from the normal equations in double-double (for
+    /// well-conditioned data): [intercept, slopes], their standard errors, rss
+    /// and the weighted centred tss, as statsmodels' WLS defines them.
+    fn wls_reference(x: &[f64], y: &[f64], w: &[f64], p: usize) -> (Vec<f64>, Vec<f64>, f64, f64) {
+        let q = p + 1;
+        let cols = 2 * q + 1;
+        // [XᵀWX | XᵀWy | I], reduced by Gauss-Jordan (no pivoting: XᵀWX is positive definite).
+        let mut m = vec![Dd::ZERO; q * cols];
+        let rows = || (0..y.len()).filter(|&i| w[i] > 0.0);
+        for i in rows() {
+            let design: Vec<f64> = std::iter::once(1.0).chain(x[i * p..(i + 1) * p].iter().copied()).collect();
+            for j in 0..q {
+                let wj = Dd::product(w[i], design[j]);
+                for k in 0..q {
+                    m[j * cols + k] += wj * Dd::from(design[k]);
+                }
+                m[j * cols + q] += wj * Dd::from(y[i]);
+            }
+        }
+        for j in 0..q {
+            m[j * cols + q + 1 + j] = Dd::from(1.0);
+        }
+        for c in 0..q {
+            let pivot = m[c * cols + c];
+            for k in 0..cols {
+                m[c * cols + k] = m[c * cols + k] / pivot;
+            }
+            for r in (0..q).filter(|&r| r != c) {
+                let f = m[r * cols + c];
+                for k in 0..cols {
+                    m[r * cols + k] = m[r * cols + k] - f * m[c * cols + k];
+                }
+            }
+        }
+        let beta: Vec<Dd> = (0..q).map(|j| m[j * cols + q]).collect();
+        let (mut rss, mut total_weight, mut weighted_label) = (Dd::ZERO, Dd::ZERO, Dd::ZERO);
+        for i in rows() {
+            let mut r = Dd::from(y[i]) - beta[0];
+            for f in 0..p {
+                r = r - beta[1 + f] * Dd::from(x[i * p + f]);
+            }
+            rss += Dd::from(w[i]) * r * r;
+            total_weight += Dd::from(w[i]);
+            weighted_label += Dd::product(w[i], y[i]);
+        }
+        let mean = weighted_label / total_weight;
+        let tss = rows().fold(Dd::ZERO, |t, i| t + Dd::from(w[i]) * (Dd::from(y[i]) - mean) * (Dd::from(y[i]) - mean)).to_f64();
+        let sigma2 = rss.to_f64() / (rows().count() - q) as f64;
+        let se = (0..q).map(|j| (sigma2 * m[j * cols + q + 1 + j].to_f64()).sqrt()).collect();
+        (beta.iter().map(|b| b.to_f64()).collect(), se, rss.to_f64(), tss)
+    }
+
+    fn close(a: f64, b: f64, relative: f64, what: &str) {
+        assert!((a - b).abs() <= relative * b.abs(), "{what}: {a} vs {b}");
+    }
+
+    #[test]
+    fn weighted_fits_are_weighted_least_squares() {
+        // In memory (always extended), and beyond it (f64, refined with the weights).
+        for (n, precision) in [(500, Precision::Extended), (300_000, Precision::Double)] {
+            let (x, y, w) = weighted(41, n, 3);
+            let fit = fit_weighted_arrays(&x, &y, Some(&w), 3, FitOptions::default(), 2).unwrap();
+            assert_eq!(fit.precision, precision);
+            let (beta, se, rss, tss) = wls_reference(&x, &y, &w, 3);
+            close(fit.intercept, beta[0], 1e-12, "intercept");
+            close(fit.statistics.intercept_std_error, se[0], 1e-10, "intercept SE");
+            for f in 0..3 {
+                close(fit.coefficients[f], beta[f + 1], 1e-12, "coefficient");
+                close(fit.statistics.std_errors[f], se[f + 1], 1e-10, "SE");
+            }
+            close(fit.statistics.rss, rss, 1e-10, "rss");
+            close(fit.statistics.tss, tss, 1e-10, "tss");
+            close(fit.statistics.r_squared, 1.0 - rss / tss, 1e-10, "R²");
+            assert_eq!(fit.statistics.n, w.iter().filter(|&&v| v > 0.0).count() as u64, "n counts rows of positive weight");
+        }
+    }
+
+    #[test]
+    fn integer_weights_are_replicated_rows() {
+        let (x, y, _) = weighted(43, 400, 3);
+        let w: Vec<f64> = (0..400).map(|i| ((i * 7) % 4) as f64).collect();
+        let (mut xr, mut yr) = (Vec::new(), Vec::new());
+        for i in 0..400 {
+            for _ in 0..w[i] as usize {
+                xr.extend_from_slice(&x[i * 3..(i + 1) * 3]);
+                yr.push(y[i]);
+            }
+        }
+        let weighted = fit_weighted_arrays(&x, &y, Some(&w), 3, FitOptions::default(), 1).unwrap();
+        let replicated = fit_arrays(&xr, &yr, 3, FitOptions::default(), 1).unwrap();
+        let scale = replicated.coefficients.iter().fold(replicated.intercept.abs(), |m, b| m.max(b.abs()));
+        for (a, b) in weighted.coefficients.iter().chain([&weighted.intercept]).zip(replicated.coefficients.iter().chain([&replicated.intercept])) {
+            assert!((a - b).abs() <= 1e-13 * scale, "{a} vs {b}");
+        }
+        close(weighted.statistics.rss, replicated.statistics.rss, 1e-13, "rss");
+        close(weighted.statistics.tss, replicated.statistics.tss, 1e-13, "tss");
+        // n (so the degrees of freedom and the standard errors) counts rows, not copies: WLS, not frequency weights.
+        assert_eq!((weighted.statistics.n, replicated.statistics.n), (300, 600));
+    }
+
+    #[test]
+    fn zero_weights_drop_rows_and_unit_weights_change_nothing() {
+        for n in [300, 300_000] {
+            let (x, y, w) = weighted(45, n, 2);
+            let (mut xk, mut yk, mut wk) = (Vec::new(), Vec::new(), Vec::new());
+            for i in (0..n).filter(|&i| w[i] > 0.0) {
+                xk.extend_from_slice(&x[i * 2..(i + 1) * 2]);
+                yk.push(y[i]);
+                wk.push(w[i]);
+            }
+            let all = fit_weighted_arrays(&x, &y, Some(&w), 2, FitOptions::default(), 2).unwrap();
+            let kept = fit_weighted_arrays(&xk, &yk, Some(&wk), 2, FitOptions::default(), 2).unwrap();
+            assert_eq!(all, kept, "{n} rows");
+            let ones = vec![1.0; n];
+            let unit = fit_weighted_arrays(&x, &y, Some(&ones), 2, FitOptions::default(), 2).unwrap();
+            assert_eq!(unit, fit_arrays(&x, &y, 2, FitOptions::default(), 2).unwrap(), "{n} rows");
+        }
+    }
+
+    /// CSV rows `[label, x..]` with the weight inserted at `column`, under `header` when given.
+    fn weighted_csv(x: &[f64], y: &[f64], w: &[f64], column: usize, header: Option<&str>) -> Vec<u8> {
+        let p = x.len() / y.len();
+        let mut csv = header.map_or_else(String::new, |h| format!("{h}\n"));
+        for i in 0..y.len() {
+            let mut row: Vec<f64> = std::iter::once(y[i]).chain(x[i * p..(i + 1) * p].iter().copied()).collect();
+            row.insert(column, w[i]);
+            csv.push_str(&row.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(","));
+            csv.push('\n');
+        }
+        csv.into_bytes()
+    }
+
+    fn weighted_options(column: usize) -> FitOptions {
+        FitOptions { weight_column: Some(column), ..FitOptions::default() }
+    }
+
+    fn stream_in(fit: &mut StreamingFit, name: &str, csv: &[u8], chunk: usize) {
+        fit.begin_source(name);
+        for piece in csv.chunks(chunk) {
+            fit.push(piece).unwrap();
+        }
+        fit.end_source().unwrap();
+    }
+
+    #[test]
+    fn a_streamed_weight_column_is_left_out_of_the_features_and_named() {
+        let (x, y, w) = weighted(47, 700, 2);
+        let reference = fit_weighted_arrays(&x, &y, Some(&w), 2, FitOptions::default(), 1).unwrap();
+        let csv = weighted_csv(&x, &y, &w, 2, Some("y,a,w,b"));
+        for (chunk, threads) in [(1 << 16, 1), (7, 3), (1, 2)] {
+            let mut fit = StreamingFit::new(weighted_options(2), None, threads).unwrap();
+            stream_in(&mut fit, "data.csv", &csv, chunk);
+            let model = fit.finish().unwrap().unwrap();
+            assert_eq!((model.intercept, &model.coefficients), (reference.intercept, &reference.coefficients), "chunk {chunk}, threads {threads}");
+            assert_eq!(model.statistics, reference.statistics);
+            assert_eq!(fit.rows(), 700, "rows read count those of weight 0");
+            assert_eq!(fit.feature_names(), ["a", "b"]);
+            assert_eq!(fit.weight_name().as_deref(), Some("w"));
+            assert_eq!(fit.model().unwrap().feature_names, ["a", "b"]);
+        }
+        let mut fit = StreamingFit::new(weighted_options(2), None, 1).unwrap();
+        stream_in(&mut fit, "data.csv", &weighted_csv(&x, &y, &w, 2, None), 1 << 16);
+        fit.finish().unwrap().unwrap();
+        assert_eq!((fit.feature_names(), fit.weight_name()), (vec!["x1".to_string(), "x2".into()], Some("column 3".into())));
+        assert_eq!(StreamingFit::new(FitOptions::default(), None, 1).unwrap().weight_name(), None);
+    }
+
+    #[test]
+    fn feature_dim_counts_the_features_not_the_weight_column() {
+        let rows = b"1,2,1,3\n2,3,1,5\n4,1,2,2\n5,0,1,1\n";
+        let mut fit = StreamingFit::new(weighted_options(2), Some(2), 1).unwrap();
+        stream_in(&mut fit, "data.csv", rows, 1 << 16);
+        assert_eq!(fit.finish().unwrap().unwrap().coefficients.len(), 2);
+        let mut fit = StreamingFit::new(weighted_options(2), Some(3), 1).unwrap();
+        fit.begin_source("data.csv");
+        let err = fit.push(rows).unwrap_err();
+        assert_eq!(err.code(), "FEATURE_DIM_MISMATCH");
+        assert!(err.to_string().starts_with("data.csv line 1 has 4 columns but feature_dim=3 with a weight_column needs 5"), "{err}");
+    }
+
+    #[test]
+    fn bad_weights_are_refused_naming_the_row() {
+        let mut fit = StreamingFit::new(weighted_options(2), None, 1).unwrap();
+        stream_in(&mut fit, "a.csv", b"y,x,w\n1,2,1\n", 1 << 16);
+        fit.begin_source("b.csv");
+        let err = fit.push(b"y,x,w\n1,2,1\n\n3,4,0\n3,4,-1\n").unwrap_err();
+        assert_eq!(err.code(), "INVALID_WEIGHT");
+        assert!(err.to_string().starts_with("b.csv data row 3, column 3: the weight -1 is negative; "), "{err}");
+        // NaN and infinity never reach the weights from text: the decoder refuses them with their line.
+        let mut fit = StreamingFit::new(weighted_options(2), None, 1).unwrap();
+        fit.begin_source("c.csv");
+        assert_eq!(fit.push(b"1,2,1\n1,2,nan\n").unwrap_err().code(), "NON_FINITE_VALUE");
+        let err = fit_weighted_arrays(&[1.0, 2.0], &[1.0, 2.0], Some(&[1.0, f64::NAN]), 1, FitOptions::default(), 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "weights index 1: the weight NaN is not a finite number; weights must be finite numbers >= 0 (0 leaves the row out)"
+        );
+        let err = fit_weighted_arrays(&[1.0], &[1.0], Some(&[1.0, 1.0]), 1, FitOptions::default(), 1).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+        assert_eq!(fit_weighted_arrays(&[1.0], &[1.0], None, 1, weighted_options(1), 1).unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(StreamingFit::new(weighted_options(0), None, 1).err().unwrap().code(), "INVALID_ARGUMENT");
+        let mut fit = StreamingFit::new(weighted_options(3), None, 1).unwrap();
+        fit.begin_source("d.csv");
+        let err = fit.push(b"1,2,1\n").unwrap_err();
+        assert!(err.to_string().starts_with("weight_column is column 4 but the rows of d.csv have 3 columns"), "{err}");
+        let mut fit = StreamingFit::new(weighted_options(1), None, 1).unwrap();
+        fit.begin_source("e.csv");
+        assert!(fit.push(b"1,2\n").unwrap_err().to_string().contains("only a label and a weight column"));
+    }
+
+    #[test]
+    fn a_weighted_fit_beyond_memory_takes_a_second_extended_pass() {
+        // 160k rows x 7 values is beyond what is retained in memory.
+        let (_, x, y) = polynomial(160_000, 1e3);
+        let w: Vec<f64> = (0..y.len()).map(|i| (i % 5) as f64 * 0.5).collect();
+        let csv = weighted_csv(&x, &y, &w, 6, None);
+        let mut fit = StreamingFit::new(weighted_options(6), None, 2).unwrap();
+        stream_in(&mut fit, "data.csv", &csv, 1 << 16);
+        assert!(fit.finish().unwrap().is_none(), "f64 cannot certify a degree-5 polynomial with large residuals");
+        assert_eq!(fit.next_pass(), Some(NextPass::Extended));
+        fit.start_next_pass().unwrap();
+        stream_in(&mut fit, "data.csv", &csv, 1 << 16);
+        let model = fit.finish().unwrap().unwrap();
+        assert_eq!((model.precision, model.statistics.n), (Precision::Extended, 128_000));
+        let reference = fit_weighted_arrays(&x, &y, Some(&w), 5, FitOptions { extended: true, ..FitOptions::default() }, 1).unwrap();
+        for (k, (b, r)) in model.coefficients.iter().zip(&reference.coefficients).enumerate() {
+            assert!((b - r).abs() <= 1e-13 * r.abs(), "coefficient {k}: {b} vs {r}");
+        }
+        assert_eq!(model.statistics.n, reference.statistics.n);
     }
 
     #[test]
