@@ -14,6 +14,7 @@ pub mod error;
 pub mod fit;
 pub mod model;
 pub mod predict;
+pub mod robust;
 pub mod scalar;
 pub mod score;
 pub mod solve;
