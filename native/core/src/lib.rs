@@ -15,6 +15,7 @@ pub mod fit;
 mod householder;
 pub mod model;
 pub mod predict;
+pub mod robust;
 pub mod scalar;
 pub mod score;
 pub mod solve;
