@@ -7,11 +7,13 @@
 
 pub mod accumulate;
 pub mod cancel;
+pub mod cv;
 pub mod dd;
 pub mod decode;
 pub mod distributions;
 pub mod error;
 pub mod fit;
+pub mod folds;
 mod householder;
 pub mod model;
 pub mod predict;
