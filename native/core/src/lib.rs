@@ -3,7 +3,9 @@
 //! Flow: [`decode`] turns bytes (CSV, libsvm, RecordIO-protobuf, Parquet) into f64 rows, [`accumulate`] folds rows into a
 //! [`tsqr`] factor (in f64, or in [`dd`] double-double when f64 cannot certify
 //! the answer), [`solve`] turns the factor into coefficients and statistics,
-//! [`score`] applies a fitted model to new rows.
+//! [`score`] applies a fitted model to new rows. [`estimate`] holds penalised
+//! and constrained solvers (elastic net, non-negative least squares) over a
+//! factor's triangle.
 
 pub mod accumulate;
 pub mod cancel;
@@ -12,6 +14,7 @@ pub mod dd;
 pub mod decode;
 pub mod distributions;
 pub mod error;
+pub mod estimate;
 pub mod fit;
 pub mod folds;
 mod householder;
