@@ -5,6 +5,8 @@
 #   __test__/.venv/formats  numpy, scipy, pyarrow and the SageMaker Python SDK v2,
 #                           whose sagemaker.amazon.common writes and reads real
 #                           RecordIO-protobuf (v3 moved those serializers)
+#   __test__/.venv/estimators  numpy, scipy, scikit-learn and statsmodels
+#                           (reference estimators)
 # Idempotent: a venv whose imports work is left as it is. A venv that cannot be
 # made is reported here and its tests are skipped with the reason; this script
 # itself never fails the run.
@@ -27,4 +29,7 @@ ensure "$ROOT/__test__/.venv" 'import numpy' numpy
 ensure "$ROOT/__test__/.venv/formats" \
   'import numpy, scipy.sparse, pyarrow.parquet; from sagemaker.amazon.common import read_records, write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor' \
   numpy scipy pyarrow 'sagemaker<3'
+ensure "$ROOT/__test__/.venv/estimators" \
+  'import numpy, scipy.optimize, sklearn.linear_model, statsmodels.api' \
+  numpy scipy scikit-learn statsmodels
 exit 0

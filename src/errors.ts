@@ -55,6 +55,7 @@ export const ERROR_CATALOGUE = {
   FEATURE_DIM_MISMATCH: user('Rows have a number of features other than the feature_dim hyperparameter says.'),
   NOT_ENOUGH_MEMORY: user("The exact solver for this many features needs more than 80% of the container's (or machine's) memory; both figures are named."),
   TOO_FEW_ROWS: user('Fewer rows than parameters to estimate.'),
+  INVALID_WEIGHT: user('A sample weight (weight_column) is negative, NaN or infinite (file and data row named).'),
   TOO_MANY_COLUMNS: user('A row or header has more columns than the fit holds in memory (4096, label included).'),
   LINE_TOO_LONG: user('A line runs past 64 MiB without a line break (not CSV, or no newlines).'),
   INVALID_ARGUMENT: user('Nothing to fit (rows with only a label column), or a library call with arguments that do not fit together.'),

@@ -7,6 +7,8 @@
  * - `formatsPython()`: numpy, scipy, pyarrow and the SageMaker Python SDK v2
  *   (its `sagemaker.amazon.common` writes and reads real RecordIO-protobuf),
  *   at __test__/.venv/formats.
+ * - `estimatorsPython()`: numpy, scipy, scikit-learn and statsmodels (reference
+ *   estimators), at __test__/.venv/estimators.
  *
  * Both are decided before tests are registered, so tests that need them are
  * registered as skipped, with the reason, where they cannot be had.
@@ -39,22 +41,31 @@ function setUp(): PythonAvailability {
 
 export const NUMPY = setUp();
 
-const FORMATS_VENV = path.join(VENV, 'formats');
-const FORMATS_PYTHON = path.join(FORMATS_VENV, 'bin', 'python');
-const FORMATS_IMPORTS = 'import numpy, scipy.sparse, pyarrow.parquet; from sagemaker.amazon.common import read_records, write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor';
 /** Silences the SDK's v2 deprecation notice, which would otherwise fill stderr on every run. */
 export const FORMATS_PYTHON_ENV: NodeJS.ProcessEnv = { SAGEMAKER_SUPPRESS_V2_WARNING: '1' };
 
-let formats: PythonAvailability | undefined;
-
-/** The Python with the SageMaker SDK, scipy and pyarrow; checked once per process. */
-export function formatsPython(): PythonAvailability {
-  formats ??= setUpFormats();
-  return formats;
+/** A virtualenv under __test__/.venv whose imports are checked once per process, on first use. */
+function virtualenv(name: string, imports: string, what: string, env?: NodeJS.ProcessEnv): () => PythonAvailability {
+  const dir = path.join(VENV, name);
+  const python = path.join(dir, 'bin', 'python');
+  let checked: PythonAvailability | undefined;
+  return () => {
+    checked ??= ((): PythonAvailability => {
+      if (!existsSync(python)) return { reason: `no test Python with ${what} at ${dir}; ${MAKE_THEM}` };
+      const failed = run(python, ['-c', imports], 120_000, env);
+      return failed === null ? { python } : { reason: `${what} do not import in ${dir} (${failed}); ${MAKE_THEM}` };
+    })();
+    return checked;
+  };
 }
 
-function setUpFormats(): PythonAvailability {
-  if (!existsSync(FORMATS_PYTHON)) return { reason: `no test Python with the SageMaker SDK at ${FORMATS_VENV}; ${MAKE_THEM}` };
-  const failed = run(FORMATS_PYTHON, ['-c', FORMATS_IMPORTS], 120_000, FORMATS_PYTHON_ENV);
-  return failed === null ? { python: FORMATS_PYTHON } : { reason: `the SageMaker SDK, scipy or pyarrow do not import in ${FORMATS_VENV} (${failed}); ${MAKE_THEM}` };
-}
+/** The Python with the SageMaker SDK, scipy and pyarrow. */
+export const formatsPython = virtualenv(
+  'formats',
+  'import numpy, scipy.sparse, pyarrow.parquet; from sagemaker.amazon.common import read_records, write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor',
+  'the SageMaker SDK, scipy or pyarrow',
+  FORMATS_PYTHON_ENV,
+);
+
+/** The Python with scikit-learn, statsmodels and scipy. */
+export const estimatorsPython = virtualenv('estimators', 'import numpy, scipy.optimize, sklearn.linear_model, statsmodels.api', 'scikit-learn, statsmodels or scipy');

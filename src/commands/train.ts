@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { channelFormat } from '../contract/channel-format';
 import { channelSources } from '../contract/channels';
 import { readInputDataConfig, readResourceConfig } from '../contract/config';
-import { readHyperparameters } from '../contract/hyperparameters';
+import { readHyperparameters, type Hyperparameters, type Penalty } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import { modelOf, writeModel } from '../model/model';
-import { Trainer } from '../native';
+import { Trainer, type FitOptions } from '../native';
 import { streamFiles, type Spill } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
@@ -44,10 +44,9 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN}' channel (${paths.channel(TRAIN)}) holds no data files; put the training data (label first) there`);
   }
   const mode = config?.inputMode ?? 'File';
-  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN}' (${mode} mode, fit_intercept=${hyperparameters.fitIntercept}, l2=${hyperparameters.l2})`);
+  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN}' (${mode} mode, ${estimatorSettings(hyperparameters)})`);
   const started = Date.now();
-  const options = { fitIntercept: hyperparameters.fitIntercept, l2: hyperparameters.l2, memoryLimit: solverMemoryBudget() };
-  const trainer = new Trainer(options, hyperparameters.featureDim, formats[TRAIN]);
+  const trainer = new Trainer(fitOptions(hyperparameters, solverMemoryBudget()), hyperparameters.featureDim, formats[TRAIN]);
   const channel = `channel '${TRAIN}'`;
   // A pipe can be read once: its bytes are kept on local disk in case another pass is needed.
   const spills: Spill[] = [];
@@ -66,14 +65,11 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     let fit = await trainer.finish();
     while (fit === null) {
       const pass = trainer.nextPass;
-      ctx.log(
-        pass === 'rows'
-          ? 'the first pass learnt how wide the libsvm rows are; reading the rows'
-          : 'the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation',
-      );
+      const why = PASSES[pass ?? 'rows'] ?? PASSES.rows;
+      ctx.log(why.log);
       trainer.startNextPass();
       const again = mode === 'Pipe' ? spilledSources(spills) : files;
-      const label = pass === 'rows' ? `${channel}, rows` : `${channel}, extended-precision pass`;
+      const label = `${channel}, ${why.label}`;
       const spilledNames = new Map(spills.map((s) => [s.file, path.relative(paths.dataDir, s.fifo)]));
       await streamFiles(again, trainer, { ...stream, progress: new Progress({ label }), displayName: (file) => spilledNames.get(file) });
       fit = await trainer.finish();
@@ -102,6 +98,44 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   await writeModel(paths, model);
   await ctx.out(`${lines.join('\n')}\n`);
   ctx.log(`model written to ${paths.modelFile}`);
+}
+
+/** Why the trainer asked for another pass over the data, in the log and the progress line. */
+const PASSES: Record<string, { log: string; label: string }> = {
+  rows: { log: 'the first pass learnt how wide the libsvm rows are; reading the rows', label: 'rows' },
+  extended: {
+    log: 'the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation',
+    label: 'extended-precision pass',
+  },
+  residuals: { log: 'reading the data again for the residuals and leverages of robust standard errors', label: 'residuals pass' },
+};
+
+/** The estimator the hyperparameters describe, for the core. */
+function fitOptions(h: Hyperparameters, memoryLimit: number): FitOptions {
+  const auto = (['l2', 'l1', 'wd'] as const).find((k) => h[k] === 'auto');
+  const value = (p: Penalty): number => (p === 'auto' ? 0 : p);
+  return {
+    fitIntercept: h.fitIntercept,
+    l2: value(h.l2),
+    l1: value(h.l1),
+    wd: value(h.wd),
+    nonNegative: h.nonNegative,
+    memoryLimit,
+    ...(auto === undefined ? {} : { tune: auto, cvFolds: h.cvFolds }),
+    ...(h.robustSe === undefined ? {} : { robustSe: h.robustSe }),
+    ...(typeof h.weightColumn === 'number' ? { weightColumn: h.weightColumn } : {}),
+    ...(typeof h.weightColumn === 'string' ? { weightColumnName: h.weightColumn } : {}),
+  };
+}
+
+function estimatorSettings(h: Hyperparameters): string {
+  const settings = [`fit_intercept=${h.fitIntercept}`, `l2=${h.l2}`];
+  if (h.l1 !== 0 || h.wd !== 0) settings.push(`l1=${h.l1}`, `wd=${h.wd}`);
+  if (h.nonNegative) settings.push('non_negative=true');
+  if ([h.l2, h.l1, h.wd].includes('auto')) settings.push(`cv_folds=${h.cvFolds}`);
+  if (h.weightColumn !== undefined) settings.push(`weight_column=${h.weightColumn}`);
+  if (h.robustSe !== undefined) settings.push(`robust_se=${h.robustSe}`);
+  return settings.join(', ');
 }
 
 /**

@@ -2,11 +2,29 @@ import { ErrorCode, LinearError, clip } from '../errors';
 import { isJsonObject, readJsonConfig } from './config';
 import type { MlPaths } from './paths';
 
+/** A penalty given as a number, or 'auto': chosen by exact k-fold cross-validation. */
+export type Penalty = number | 'auto';
+
+/** Heteroskedasticity-robust covariance estimators (statsmodels' cov_type names). */
+export const ROBUST_COVARIANCES = ['HC0', 'HC1', 'HC2', 'HC3'] as const;
+export type RobustCovariance = (typeof ROBUST_COVARIANCES)[number];
+
 export interface Hyperparameters {
   /** Fit an intercept term; false forces the fitted plane through the origin. */
   fitIntercept: boolean;
   /** Ridge penalty alpha in ||y - Xb||^2 + alpha * ||b||^2; the intercept is not penalised. */
-  l2: number;
+  l2: Penalty;
+  /** Elastic net (scikit-learn ElasticNet's scale): (1/(2n))||y - Xb||^2 + l1 ||b||_1 + (wd/2) ||b||^2. */
+  l1: Penalty;
+  wd: Penalty;
+  /** Slopes constrained to be >= 0 (the intercept is free). */
+  nonNegative: boolean;
+  /** A column after the label holding each row's weight: a header name or a 1-based column number. */
+  weightColumn?: string | number;
+  /** Folds of the cross-validation that chooses an 'auto' penalty. */
+  cvFolds: number;
+  /** Robust covariance for standard errors, t, p and the F test; absent means classical. */
+  robustSe?: RobustCovariance;
   /** Expected number of feature columns, checked against the data; absent means 'auto'. */
   featureDim?: number;
   /** Parquet: the column holding the label, when it is not the first. */
@@ -42,11 +60,55 @@ export const HYPERPARAMETER_DOCS = [
   },
   {
     name: 'l2',
-    type: 'number >= 0',
+    type: "number >= 0 or 'auto'",
     default: '0',
     description:
       'Ridge penalty alpha: minimises ||y - Xb||^2 + alpha * ||b||^2 with the intercept not penalised, ' +
-      "as scikit-learn's Ridge. 0 gives ordinary least squares.",
+      "as scikit-learn's Ridge. 0 gives ordinary least squares; auto chooses alpha by exact k-fold cross-validation (cv_folds).",
+  },
+  {
+    name: 'l1',
+    type: "number >= 0 or 'auto'",
+    default: '0',
+    description:
+      "Elastic net L1 penalty on scikit-learn ElasticNet's scale: minimises (1/(2n)) ||y - Xb||^2 + l1 ||b||_1 + (wd/2) ||b||^2 " +
+      '(intercept not penalised), so l1 = alpha * l1_ratio. auto chooses it by exact k-fold cross-validation.',
+  },
+  {
+    name: 'wd',
+    type: "number >= 0 or 'auto'",
+    default: '0',
+    description:
+      'Elastic net L2 penalty (weight decay) on the same scale as l1: wd = alpha * (1 - l1_ratio). ' +
+      'Equivalent to l2 = n * wd; set l2 or wd, not both. auto chooses it by exact k-fold cross-validation.',
+  },
+  {
+    name: 'non_negative',
+    type: 'boolean',
+    default: 'false',
+    description: "Constrains every slope to be >= 0 (scikit-learn's positive=True); the intercept stays free.",
+  },
+  {
+    name: 'weight_column',
+    type: 'column name or number',
+    default: 'none',
+    description:
+      'A column after the label holding sample weights (weighted least squares, as statsmodels WLS): its header name, ' +
+      'or its 1-based number counting the label as column 1. Weight 0 skips a row; negative or missing weights are an error.',
+  },
+  {
+    name: 'cv_folds',
+    type: 'integer >= 2',
+    default: '5',
+    description: 'Folds of the cross-validation behind l2, l1 or wd = auto; row i (0-based, files in sorted order) is in fold i mod cv_folds.',
+  },
+  {
+    name: 'robust_se',
+    type: "'HC0', 'HC1', 'HC2', 'HC3' or 'none'",
+    default: 'none',
+    description:
+      "Heteroskedasticity-robust standard errors (statsmodels' cov_type): t, p, confidence intervals and the F test use them. " +
+      'Costs a second pass over the training data. Ordinary and weighted least squares only.',
   },
   {
     name: 'feature_dim',
@@ -108,12 +170,6 @@ const SGD_ONLY_NAMES: ReadonlySet<string> = new Set([
   'margin',
 ]);
 
-/** Penalties that are harmless at 'auto' or 0 (nothing to apply) but would change the answer otherwise. */
-const OFF_ONLY_PENALTIES: ReadonlyMap<string, { penalty: string; instead: string }> = new Map([
-  ['wd', { penalty: 'weight decay', instead: 'use l2 for a ridge (L2) penalty' }],
-  ['l1', { penalty: 'L1 penalty', instead: 'L1 (lasso) is not fitted; use l2 for a ridge (L2) penalty' }],
-]);
-
 const OTHER_LOSS =
   'it belongs to a loss other than squared loss, and only squared loss (ordinary least squares) is fitted';
 const CLASSIFIER_ONLY = 'it applies to classifiers, and this container fits regression only';
@@ -136,6 +192,9 @@ const UNSUPPORTED_NAMES: ReadonlyMap<string, string> = new Map([
 const SUGGESTION_CANDIDATES: readonly string[] = [...SUPPORTED_NAMES, ...SGD_ONLY_NAMES];
 
 const FILE_NAME = 'hyperparameters.json';
+const DEFAULT_CV_FOLDS = 5;
+/** Each fold keeps its own factor: k x O(p^2) memory. */
+const MAX_CV_FOLDS = 100;
 const MAX_MESSAGE_LENGTH = 900;
 /** Room kept for "; and N more" when problems are left out. */
 const MORE_SUFFIX_ROOM = 20;
@@ -146,7 +205,13 @@ type Scalar = string | number | boolean;
 interface Draft {
   fitIntercept?: boolean;
   useBias?: boolean;
-  l2?: number;
+  l2?: Penalty;
+  l1?: Penalty;
+  wd?: Penalty;
+  nonNegative?: boolean;
+  weightColumn?: string | number;
+  cvFolds?: number;
+  robustSe?: RobustCovariance | 'none';
   featureDim?: number;
   labelColumn?: string;
 }
@@ -185,12 +250,19 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
     });
   }
   collect(() => checkInterceptAgreement(draft));
+  collect(() => checkEstimator(draft));
 
   if (problems.length > 0) throw combineProblems(problems);
   return {
     hyperparameters: {
       fitIntercept: draft.fitIntercept ?? draft.useBias ?? true,
       l2: draft.l2 ?? 0,
+      l1: draft.l1 ?? 0,
+      wd: draft.wd ?? 0,
+      nonNegative: draft.nonNegative ?? false,
+      cvFolds: draft.cvFolds ?? DEFAULT_CV_FOLDS,
+      ...(draft.weightColumn === undefined ? {} : { weightColumn: draft.weightColumn }),
+      ...(draft.robustSe === undefined || draft.robustSe === 'none' ? {} : { robustSe: draft.robustSe }),
       ...(draft.featureDim === undefined ? {} : { featureDim: draft.featureDim }),
       ...(draft.labelColumn === undefined ? {} : { labelColumn: draft.labelColumn }),
     },
@@ -213,15 +285,6 @@ function readKnownEntry(key: string, raw: unknown, draft: Draft, warnings: strin
     warnings.push(`${key}=${shown(value)} ignored: the least-squares solution is computed exactly, no SGD`);
     return true;
   }
-  const penalty = OFF_ONLY_PENALTIES.get(key);
-  if (penalty !== undefined) {
-    const value = decodeValue(key, raw);
-    if (!isAuto(value) && toFiniteNumber(value) !== 0) {
-      throw unsupported(`${key}=${shown(value)} is not supported: ${penalty.instead} (${key} accepts only auto or 0)`);
-    }
-    warnings.push(`${key}=${shown(value)} ignored: no ${penalty.penalty} is applied`);
-    return true;
-  }
   const reason = UNSUPPORTED_NAMES.get(key);
   if (reason !== undefined) {
     throw unsupported(`${key}=${shownRaw(raw)} is not supported: ${reason}`);
@@ -241,12 +304,38 @@ function applySupported(key: SupportedName, value: Scalar, draft: Draft): void {
     case 'use_bias':
       draft.useBias = toBoolean(key, value);
       return;
-    case 'l2': {
-      const alpha = toFiniteNumber(value);
-      if (alpha === undefined || alpha < 0) {
-        throw invalid(`l2 must be a number >= 0 (0 means no penalty), got '${shown(value)}'`);
+    case 'l2':
+    case 'l1':
+    case 'wd':
+      draft[key] = toPenalty(key, value);
+      return;
+    case 'non_negative':
+      draft.nonNegative = toBoolean(key, value);
+      return;
+    case 'weight_column': {
+      const text = String(value).trim();
+      if (text === '') throw invalid('weight_column must name a column or give its 1-based number, got an empty string');
+      const number = typeof value === 'number' || /^\d+$/.test(text) ? Number(text) : undefined;
+      if (number !== undefined && !(Number.isSafeInteger(number) && number >= 2)) {
+        throw invalid(`weight_column ${text} is not a column after the label: the label is column 1, so give 2 or more (or the column's header name)`);
       }
-      draft.l2 = alpha;
+      draft.weightColumn = number ?? text;
+      return;
+    }
+    case 'cv_folds': {
+      const folds = toFiniteNumber(value);
+      if (folds === undefined || !Number.isSafeInteger(folds) || folds < 2 || folds > MAX_CV_FOLDS) {
+        throw invalid(`cv_folds must be an integer from 2 to ${MAX_CV_FOLDS}, got '${shown(value)}'`);
+      }
+      draft.cvFolds = folds;
+      return;
+    }
+    case 'robust_se': {
+      const text = String(value).trim();
+      const kind = ROBUST_COVARIANCES.find((k) => k === text.toUpperCase());
+      if (kind !== undefined) draft.robustSe = kind;
+      else if (isWord(value, 'none') || isWord(value, 'nonrobust') || isWord(value, 'false')) draft.robustSe = 'none';
+      else throw invalid(`robust_se must be one of ${ROBUST_COVARIANCES.join(', ')} or none, got '${shown(value)}'`);
       return;
     }
     case 'feature_dim': {
@@ -280,6 +369,37 @@ function applySupported(key: SupportedName, value: Scalar, draft: Draft): void {
         );
       }
       return;
+  }
+}
+
+/**
+ * Which estimator the penalties describe, refusing combinations that would be
+ * ambiguous: l2 and wd are one penalty on two scales, and the classical
+ * covariance a robust one replaces exists only for unpenalised, unconstrained fits.
+ */
+function checkEstimator(draft: Draft): void {
+  const on = (p: Penalty | undefined): boolean => p !== undefined && p !== 0;
+  if (on(draft.l2) && on(draft.wd)) {
+    throw invalid(
+      `l2=${draft.l2} and wd=${draft.wd} are the same ridge penalty on two scales; set only one ` +
+        '(l2 = n * wd, n the training rows: l2 pairs with plain least squares, wd with l1 in the elastic net)',
+    );
+  }
+  if (on(draft.l2) && on(draft.l1)) {
+    throw invalid(`l1 pairs with wd (the elastic net on scikit-learn ElasticNet's scale); set wd = l2 / n instead of l2=${draft.l2}`);
+  }
+  const autos = (['l2', 'l1', 'wd'] as const).filter((k) => draft[k] === 'auto');
+  if (autos.length > 1) {
+    throw unsupported(`${autos.join(' and ')} are all auto: cross-validation chooses one penalty at a time; give the others a number`);
+  }
+  if (draft.nonNegative && (on(draft.l2) || on(draft.l1) || on(draft.wd))) {
+    throw unsupported('non_negative is fitted without penalties: set l1, wd and l2 to 0, or non_negative=false');
+  }
+  if (draft.robustSe !== undefined && draft.robustSe !== 'none' && (draft.nonNegative || on(draft.l2) || on(draft.l1) || on(draft.wd))) {
+    throw unsupported(
+      `robust_se=${draft.robustSe} applies to ordinary and weighted least squares; penalised and non-negative fits report no standard errors ` +
+        '(their sampling distribution is not the classical one)',
+    );
   }
 }
 
@@ -330,6 +450,15 @@ function toFiniteNumber(value: Scalar): number | undefined {
   if (typeof value === 'string' && !DECIMAL.test(value.trim())) return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
+}
+
+function toPenalty(key: string, value: Scalar): Penalty {
+  if (isAuto(value)) return 'auto';
+  const alpha = toFiniteNumber(value);
+  if (alpha === undefined || alpha < 0) {
+    throw invalid(`${key} must be a number >= 0 (0 means no penalty) or auto (chosen by cross-validation), got '${shown(value)}'`);
+  }
+  return alpha;
 }
 
 function isAuto(value: Scalar): boolean {

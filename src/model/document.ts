@@ -5,7 +5,27 @@ export type ModelDocument = {
 /**
  * Always "linear-model".
  */
-format: string, version: number, fit_intercept: boolean, l2: number, label_name: string, feature_names: Array<string>, 
+format: string, version: number, fit_intercept: boolean, 
+/**
+ * Ridge penalty on ‖y − Xb‖² + l2‖b‖² (scikit-learn Ridge); 0 when not used.
+ */
+l2: number, 
+/**
+ * Elastic net penalties on (1/(2n))‖y − Xb‖² + l1‖b‖₁ + (wd/2)‖b‖² (scikit-learn ElasticNet); 0 when not used.
+ */
+l1: number, wd: number, 
+/**
+ * Slopes were constrained to be >= 0.
+ */
+non_negative: boolean, 
+/**
+ * Non-negative fits: true where a slope is held at 0 by its constraint; empty otherwise.
+ */
+at_bound: Array<boolean>, 
+/**
+ * Null when unweighted.
+ */
+weight_column: WeightColumn | null, label_name: string, feature_names: Array<string>, 
 /**
  * The names came from a header row (else they are x1..xp).
  */
@@ -15,9 +35,13 @@ feature_names_from_header: boolean, intercept: number, coefficients: Array<numbe
  */
 aliased: Array<boolean>, statistics: Statistics, prediction: Prediction, 
 /**
- * Null for ridge fits and fits without residual degrees of freedom.
+ * Null for penalised and non-negative fits and fits without residual degrees of freedom.
  */
-inference: Inference | null, };
+inference: Inference | null, 
+/**
+ * Null unless a penalty was given as auto.
+ */
+cv: CrossValidation | null, };
 
 export type Statistics = { n: number, 
 /**
@@ -31,7 +55,11 @@ condition_number: number | null,
 /**
  * "double" (one f64 pass) or "extended" (double-double factorisation).
  */
-precision: string, };
+precision: string, 
+/**
+ * What the standard errors, t, p and F come from: "nonrobust" (classical) or "HC0".."HC3" (statsmodels' cov_type).
+ */
+covariance_type: string, };
 
 export type PerParameter = { 
 /**
@@ -46,3 +74,35 @@ export type Inference = { parameters: Array<number>,
  * R⁻¹, row-major upper triangle, `parameters.len()` square.
  */
 covariance_factor: Array<number>, sigma2: number, df_resid: number, };
+
+export type WeightColumn = { name: string, 
+/**
+ * 1-based, the label being column 1: where `test` and scored channels find the weights.
+ */
+column: number, };
+
+export type CrossValidation = { 
+/**
+ * "l2", "l1" or "wd".
+ */
+parameter: string, folds: number, 
+/**
+ * The penalties tried, decreasing.
+ */
+grid: Array<number>, 
+/**
+ * Mean over the folds of each held-out fold's mse, per grid value.
+ */
+mse: Array<number>, 
+/**
+ * Standard error of that mean (standard deviation over the folds / √folds).
+ */
+standard_error: Array<number>, 
+/**
+ * The grid value of least CV mse: the model was refitted on all rows with it.
+ */
+chosen: number, 
+/**
+ * The largest penalty whose CV mse is within one standard error of the least.
+ */
+one_standard_error: number, };

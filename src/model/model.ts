@@ -12,7 +12,7 @@ import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import { modelText, parseModel, type NativeModel } from '../native';
 import type { ModelDocument } from './document';
 
-export type { ModelDocument, PerParameter } from './document';
+export type { CrossValidation, ModelDocument, PerParameter } from './document';
 
 export interface Model {
   /** The core's checked model, which Scorer and Predictor predict from. */

@@ -1,5 +1,5 @@
 /** A statsmodels-style regression summary, printed at the end of training. */
-import type { ModelDocument, PerParameter } from '../model/model';
+import type { CrossValidation, ModelDocument, PerParameter } from '../model/model';
 
 const WIDTH = 78;
 
@@ -26,11 +26,12 @@ export function summaryTable(model: ModelDocument): string {
     'Least Squares Regression Results'.padStart((WIDTH + 32) / 2),
     '='.repeat(WIDTH),
     pair(['Dep. Variable:', model.label_name], ['R-squared:', num(s.r_squared, 3)]),
-    pair(['Model:', model.l2 > 0 ? `Ridge (l2=${model.l2})` : 'OLS'], ['Adj. R-squared:', num(s.adj_r_squared, 3)]),
+    pair(['Model:', estimatorName(model)], ['Adj. R-squared:', num(s.adj_r_squared, 3)]),
     pair(['No. Observations:', String(s.n)], ['F-statistic:', num(s.f_statistic, 4)]),
     pair(['Df Residuals:', String(s.df_resid)], ['Prob (F-statistic):', num(s.f_p_value, 3)]),
     pair(['Df Model:', String(s.df_model)], ['Residual Std. Error:', num(s.residual_std_error)]),
     pair(['Rank:', String(s.rank)], ['RMSE:', num(s.rmse)]),
+    pair(['Covariance Type:', s.covariance_type], ['Weights:', model.weight_column ? model.weight_column.name : 'none']),
     '='.repeat(WIDTH),
   ];
   const names = model.feature_names;
@@ -51,6 +52,35 @@ export function summaryTable(model: ModelDocument): string {
   if (aliased.length > 0) {
     lines.push(`Aliased (linear combinations of earlier columns, coefficient 0): ${aliased.join(', ')}`);
   }
-  if (model.l2 > 0) lines.push('Standard errors are not reported for ridge fits (l2 > 0).');
+  const bound = names.filter((_, i) => model.at_bound[i]);
+  if (bound.length > 0) lines.push(`Held at 0 by the non-negativity constraint: ${bound.join(', ')}`);
+  if (model.inference === null && !isLeastSquares(model)) {
+    lines.push('Standard errors, t and p are not reported for penalised or constrained fits: their estimates do not follow the classical sampling distribution.');
+  }
+  if (model.cv) lines.push(...crossValidationLines(model.cv));
   return lines.join('\n');
+}
+
+function isLeastSquares(model: ModelDocument): boolean {
+  return model.l2 === 0 && model.l1 === 0 && model.wd === 0 && !model.non_negative;
+}
+
+function estimatorName(model: ModelDocument): string {
+  const weighted = model.weight_column ? 'Weighted ' : '';
+  if (model.non_negative) return `${weighted}Non-negative least squares`;
+  if (model.l1 > 0 || model.wd > 0) return `${weighted}Elastic net (l1=${model.l1}, wd=${model.wd})`;
+  if (model.l2 > 0) return `${weighted}Ridge (l2=${num(model.l2)})`;
+  return model.weight_column ? 'WLS' : 'OLS';
+}
+
+/** The curve's minimum and the one-standard-error choice, as glmnet users read them. */
+function crossValidationLines(cv: CrossValidation): string[] {
+  const at = (value: number) => cv.grid.indexOf(value);
+  const best = at(cv.chosen);
+  const oneSe = at(cv.one_standard_error);
+  return [
+    `Cross-validation (${cv.folds} folds, ${cv.grid.length} values of ${cv.parameter}): least CV mse ${num(cv.mse[best])} ` +
+      `(standard error ${num(cv.standard_error[best])}) at ${cv.parameter}=${num(cv.chosen)}, the value fitted;`,
+    `  one-standard-error choice ${cv.parameter}=${num(cv.one_standard_error)} (CV mse ${num(cv.mse[oneSe])}).`,
+  ];
 }

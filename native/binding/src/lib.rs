@@ -2,10 +2,13 @@
 //! Long work runs as `AsyncTask`s on the libuv pool so the JS thread keeps
 //! reading the next chunk; every error crosses as `CODE: message`.
 
+use linear_core::cv::{Tuned, Tuning};
 use linear_core::decode::{sniff, Declared, Format, SourceSummary};
+use linear_core::estimator::Penalties;
 use linear_core::fit::{fit_arrays, FitOptions, NextPass, StreamingFit};
 use linear_core::model::Model as CoreModel;
 use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat};
+use linear_core::robust::CovarianceType;
 use linear_core::score::{ScoreMetrics, Scorer as CoreScorer};
 use linear_core::solve::Fit;
 use linear_core::CoreError;
@@ -40,12 +43,25 @@ pub fn cancel() {
 
 /// How to fit.
 #[napi(object)]
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct BindingFitOptions {
     /// Fit an intercept (default true).
     pub fit_intercept: Option<bool>,
     /// Ridge penalty alpha >= 0 on the slopes, as scikit-learn's Ridge (default 0).
     pub l2: Option<f64>,
+    /// Elastic net penalties on scikit-learn ElasticNet's scale (default 0).
+    pub l1: Option<f64>,
+    pub wd: Option<f64>,
+    /// Slopes constrained to be >= 0 (default false).
+    pub non_negative: Option<bool>,
+    /// "l2", "l1" or "wd": chosen by exact k-fold cross-validation over `cvFolds` folds (default 5).
+    pub tune: Option<String>,
+    pub cv_folds: Option<u32>,
+    /// "HC0".."HC3": robust standard errors from a second pass (default classical).
+    pub robust_se: Option<String>,
+    /// Streamed rows: the 1-based column (the label is 1) or the header name of the sample weights.
+    pub weight_column: Option<u32>,
+    pub weight_column_name: Option<String>,
     /// Always factor in double-double (~32 digits) instead of deciding from
     /// the f64 pass's error estimate (default false).
     pub extended: Option<bool>,
@@ -54,15 +70,26 @@ pub struct BindingFitOptions {
     pub memory_limit: Option<f64>,
 }
 
-impl From<BindingFitOptions> for FitOptions {
-    fn from(o: BindingFitOptions) -> Self {
-        FitOptions {
+impl TryFrom<&BindingFitOptions> for FitOptions {
+    type Error = Error;
+
+    fn try_from(o: &BindingFitOptions) -> Result<Self> {
+        let penalties =
+            Penalties { l2: o.l2.unwrap_or(0.0), l1: o.l1.unwrap_or(0.0), wd: o.wd.unwrap_or(0.0), non_negative: o.non_negative.unwrap_or(false) };
+        let tuning = match &o.tune {
+            Some(name) => Some(Tuning { penalty: Tuned::from_name(name).map_err(to_napi)?, folds: o.cv_folds.unwrap_or(5) as usize }),
+            None => None,
+        };
+        let covariance = o.robust_se.as_deref().map_or(Ok(CovarianceType::Classical), CovarianceType::from_name).map_err(to_napi)?;
+        Ok(FitOptions {
             fit_intercept: o.fit_intercept.unwrap_or(true),
-            l2: o.l2.unwrap_or(0.0),
+            penalties,
+            covariance,
+            tuning,
             extended: o.extended.unwrap_or(false),
             memory_limit: o.memory_limit.map(|bytes| bytes as u64),
-            weight_column: None,
-        }
+            weight_column: o.weight_column.map(|column| (column as usize).saturating_sub(1)),
+        })
     }
 }
 
@@ -107,7 +134,15 @@ pub struct BindingInference {
 #[napi(object)]
 pub struct BindingFit {
     pub fit_intercept: bool,
+    /// The estimator's penalties (0 where unused) and constraint.
     pub l2: f64,
+    pub l1: f64,
+    pub wd: f64,
+    pub non_negative: bool,
+    /// Non-negative fits: true where a slope is held at 0 by its constraint.
+    pub at_bound: Vec<bool>,
+    /// "nonrobust" or "HC0".."HC3": what the standard errors come from.
+    pub covariance_type: String,
     pub intercept: f64,
     pub coefficients: Vec<f64>,
     /// True where a feature is a linear combination of earlier ones (coefficient 0).
@@ -128,9 +163,15 @@ pub struct BindingFit {
 impl From<Fit> for BindingFit {
     fn from(fit: Fit) -> Self {
         let s = fit.statistics;
+        let (l1, wd) = fit.estimator.elastic_net();
         BindingFit {
             fit_intercept: fit.design.fit_intercept,
-            l2: fit.l2,
+            l2: fit.estimator.l2(),
+            l1,
+            wd,
+            non_negative: fit.estimator.is_non_negative(),
+            at_bound: fit.estimator.at_bound().to_vec(),
+            covariance_type: fit.covariance.name().to_string(),
             intercept: fit.intercept,
             coefficients: fit.coefficients,
             aliased: fit.aliased,
@@ -175,7 +216,8 @@ pub struct FitTask {
     x: Float64Array,
     y: Float64Array,
     features: u32,
-    options: FitOptions,
+    /// Options that do not convert are refused when the task runs.
+    options: Result<FitOptions>,
 }
 
 impl Task for FitTask {
@@ -183,7 +225,8 @@ impl Task for FitTask {
     type JsValue = BindingFit;
 
     fn compute(&mut self) -> Result<Fit> {
-        fit_arrays(&self.x, &self.y, self.features as usize, self.options, threads()).map_err(to_napi)
+        let options = self.options.as_ref().map_err(|e| Error::new(e.status, e.reason.clone()))?;
+        fit_arrays(&self.x, &self.y, self.features as usize, *options, threads()).map_err(to_napi)
     }
 
     fn resolve(&mut self, _env: Env, fit: Fit) -> Result<BindingFit> {
@@ -195,14 +238,14 @@ impl Task for FitTask {
 /// (`y.length` rows of `features` values), `y` the labels.
 #[napi(ts_return_type = "Promise<BindingFit>")]
 pub fn fit(x: Float64Array, y: Float64Array, features: u32, options: Option<BindingFitOptions>) -> AsyncTask<FitTask> {
-    let options = options.map_or_else(FitOptions::default, Into::into);
+    let options = options.as_ref().map_or_else(|| Ok(FitOptions::default()), FitOptions::try_from);
     AsyncTask::new(FitTask { x, y, features, options })
 }
 
 /// `fit` on the calling thread.
 #[napi]
 pub fn fit_sync(x: Float64Array, y: Float64Array, features: u32, options: Option<BindingFitOptions>) -> Result<BindingFit> {
-    let options = options.map_or_else(FitOptions::default, Into::into);
+    let options = options.as_ref().map_or_else(|| Ok(FitOptions::default()), FitOptions::try_from);
     let mut task = FitTask { x, y, features, options };
     let fit = task.compute()?;
     Ok(fit.into())
@@ -328,7 +371,11 @@ impl Trainer {
     pub fn new(options: BindingFitOptions, expected_features: Option<u32>, format: Option<BindingChannelFormat>) -> Result<Self> {
         let format = format.unwrap_or_default();
         let declared = Declared::try_from(&format)?;
-        let mut inner = StreamingFit::with_format(options.into(), expected_features.map(|p| p as usize), threads(), declared).map_err(to_napi)?;
+        let mut inner = StreamingFit::with_format(FitOptions::try_from(&options)?, expected_features.map(|p| p as usize), threads(), declared)
+            .map_err(to_napi)?;
+        if let Some(name) = &options.weight_column_name {
+            inner.weigh_by(name);
+        }
         if format.unwrap_records == Some(true) {
             inner.unwrap_records();
         }
@@ -349,6 +396,7 @@ impl Trainer {
             match pass {
                 NextPass::Rows => "rows",
                 NextPass::Extended => "extended",
+                NextPass::Residuals => "residuals",
             }
             .to_string()
         }))
@@ -507,7 +555,9 @@ impl Scorer {
     #[napi(constructor)]
     pub fn new(model: &Model, format: Option<BindingChannelFormat>) -> Result<Self> {
         let format = format.unwrap_or_default();
-        let mut inner = CoreScorer::with_format(model.inner.clone(), threads(), Declared::try_from(&format)?);
+        // A model trained with weights scores rows that carry them where training found them.
+        let weights = model.inner.weight_column.as_ref().map(|w| w.column - 1);
+        let mut inner = CoreScorer::with_weight_column(model.inner.clone(), threads(), Declared::try_from(&format)?, weights).map_err(to_napi)?;
         if format.unwrap_records == Some(true) {
             inner.unwrap_records();
         }

@@ -4,8 +4,10 @@
 
 use crate::accumulate::Factor;
 use crate::error::CoreError;
+use crate::estimate::{l1_max, Problem};
+use crate::estimator::{fit_factor, Penalties};
 use crate::folds::Folds;
-use crate::solve::{solve, Fit, Precision};
+use crate::solve::{reduce, solve, Fit, Precision};
 
 /// Penalties per decade of [`ridge_grid`].
 pub const RIDGE_GRID_PER_DECADE: f64 = 5.0;
@@ -15,6 +17,93 @@ pub const RIDGE_GRID_TOP: f64 = 1e3;
 pub const RIDGE_GRID_BOTTOM: f64 = 1e-3;
 /// The lowest the bottom of [`ridge_grid`] goes, over the largest eigenvalue.
 pub const RIDGE_GRID_FLOOR: f64 = 1e-12;
+/// Decades of the l1 grid below the smallest l1 that zeroes every slope.
+pub const L1_GRID_DECADES: f64 = 4.0;
+
+/// The penalty a cross-validation chooses (the one given as `auto`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tuned {
+    L2,
+    L1,
+    Wd,
+}
+
+impl Tuned {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tuned::L2 => "l2",
+            Tuned::L1 => "l1",
+            Tuned::Wd => "wd",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Self, CoreError> {
+        match name {
+            "l2" => Ok(Tuned::L2),
+            "l1" => Ok(Tuned::L1),
+            "wd" => Ok(Tuned::Wd),
+            _ => Err(CoreError::InvalidArgument(format!("only l2, l1 or wd can be chosen by cross-validation, not '{name}'"))),
+        }
+    }
+
+    /// `penalties` with this penalty set to `value`.
+    pub fn set(self, penalties: Penalties, value: f64) -> Penalties {
+        match self {
+            Tuned::L2 => Penalties { l2: value, ..penalties },
+            Tuned::L1 => Penalties { l1: value, ..penalties },
+            Tuned::Wd => Penalties { wd: value, ..penalties },
+        }
+    }
+}
+
+/// Which penalty to cross-validate, over how many folds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    pub penalty: Tuned,
+    pub folds: usize,
+}
+
+/// The outcome of a tuning: the curve, and the penalty it was of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selection {
+    pub penalty: Tuned,
+    pub curve: CvCurve,
+}
+
+impl Selection {
+    /// The grid value of least CV mse, which the model is refitted with.
+    pub fn chosen(&self) -> f64 {
+        self.curve.grid[self.curve.best]
+    }
+}
+
+/// Chooses `tuning.penalty` by cross-validation over its grid, the other
+/// penalties as given, and returns the penalties to refit all the data with.
+pub fn tune(folds: &Folds, tuning: Tuning, penalties: Penalties) -> Result<(Penalties, Selection), CoreError> {
+    let all = folds.all();
+    let grid = match tuning.penalty {
+        Tuned::L2 => ridge_grid(&all),
+        // l2 = n·wd: the ridge grid on the elastic net's scale.
+        Tuned::Wd => ridge_grid(&all).iter().map(|l2| l2 / all.rows as f64).collect(),
+        Tuned::L1 => l1_grid(&all),
+    };
+    let curve = cross_validate(folds, &grid, |factor, value| fit_factor(factor, tuning.penalty.set(penalties, value), Precision::Double))?;
+    let selection = Selection { penalty: tuning.penalty, curve };
+    Ok((tuning.penalty.set(penalties, selection.chosen()), selection))
+}
+
+/// An l1 grid for `all`: from the smallest l1 at which every slope is 0
+/// (the data's own scale, whatever wd is), down [`L1_GRID_DECADES`] decades,
+/// [`RIDGE_GRID_PER_DECADE`] values to a decade, descending (as scikit-learn's
+/// path, which stops 3 decades down).
+pub fn l1_grid(all: &Factor<f64>) -> Vec<f64> {
+    let reduced = reduce(all);
+    let weights: Vec<f64> = reduced.slope_scale.iter().map(|s| s * reduced.label_scale).collect();
+    let top = l1_max(&Problem { triangle: &reduced.triangle, target: &reduced.target, rows: reduced.rows as f64 }, &weights);
+    let top = if top > 0.0 && top.is_finite() { top } else { 1.0 };
+    let steps = (L1_GRID_DECADES * RIDGE_GRID_PER_DECADE) as usize;
+    (0..=steps).map(|i| top * 10f64.powf(-L1_GRID_DECADES * i as f64 / steps as f64)).collect()
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CvCurve {

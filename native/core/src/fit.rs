@@ -7,12 +7,16 @@
 //! while the condition number lets refinement converge.
 
 use crate::accumulate::{Accumulator, Design, Shift, LANES};
+use crate::cv::{tune, Selection, Tuning};
 use crate::dd::Dd;
 use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
 use crate::error::{CoreError, Location};
-use crate::model::{Model, Names};
+use crate::estimator::{fit_factor, Penalties};
+use crate::folds::FoldAccumulator;
+use crate::model::{Model, Names, WeightColumn};
+use crate::robust::{CovarianceType, RobustPass};
 use crate::scalar::Scalar;
-use crate::solve::{solve, Fit, Precision};
+use crate::solve::{Fit, Precision};
 
 /// Raw values kept in memory for an extended pass without re-reading.
 pub const RETAIN_VALUES: usize = 1 << 20;
@@ -45,8 +49,13 @@ fn refinement_steps(fit: &Fit) -> Option<usize> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitOptions {
     pub fit_intercept: bool,
-    /// Ridge penalty alpha >= 0 on the slopes.
-    pub l2: f64,
+    /// Ridge, elastic net or non-negative: which estimator, with its penalties.
+    pub penalties: Penalties,
+    /// Robust standard errors cost a second pass over the rows (leverages and residuals).
+    pub covariance: CovarianceType,
+    /// A penalty chosen by k-fold cross-validation (given as `auto`): one
+    /// factor per fold instead of one in all, in the same pass.
+    pub tuning: Option<Tuning>,
     /// Always factor in double-double, whatever the f64 error estimate says.
     pub extended: bool,
     /// Bytes the solver may hold; a design that needs more is refused before
@@ -60,14 +69,26 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { fit_intercept: true, l2: 0.0, extended: false, memory_limit: None, weight_column: None }
+        FitOptions {
+            fit_intercept: true,
+            penalties: Penalties::default(),
+            covariance: CovarianceType::Classical,
+            tuning: None,
+            extended: false,
+            memory_limit: None,
+            weight_column: None,
+        }
     }
 }
 
 impl FitOptions {
     pub fn validate(&self) -> Result<(), CoreError> {
-        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return Err(CoreError::InvalidArgument(format!("l2 must be a finite number >= 0, got {}", self.l2)));
+        self.penalties.validate()?;
+        if self.covariance != CovarianceType::Classical && (self.penalties != Penalties::default() || self.tuning.is_some()) {
+            return Err(CoreError::InvalidArgument(format!(
+                "{} standard errors are for ordinary and weighted least squares; penalised and non-negative fits have none",
+                self.covariance.name()
+            )));
         }
         if self.weight_column == Some(0) {
             return Err(CoreError::InvalidArgument(
@@ -110,10 +131,20 @@ fn feed<T: Scalar>(acc: &mut Accumulator<T>, raw: &[f64], weights: Option<&[f64]
     }
 }
 
-fn fit_extended(design: Design, l2: f64, shift: Shift, raw: &[f64], weights: Option<&[f64]>, threads: usize) -> Result<Fit, CoreError> {
+fn fit_extended(design: Design, penalties: Penalties, shift: Shift, raw: &[f64], weights: Option<&[f64]>, threads: usize) -> Result<Fit, CoreError> {
     let mut acc = Accumulator::<Dd>::with_shift(design, threads, shift);
     feed(&mut acc, raw, weights);
-    solve(&acc.finish(), l2, Precision::Extended)
+    fit_factor(&acc.finish(), penalties, Precision::Extended)
+}
+
+/// Robust standard errors for `fit` from its rows (raw `[y, x]`, optional weights).
+fn robust_pass(fit: &mut Fit, kind: CovarianceType, each: impl FnOnce(&mut RobustPass)) -> Result<(), CoreError> {
+    if kind == CovarianceType::Classical {
+        return Ok(());
+    }
+    let mut pass = RobustPass::new(fit, kind)?;
+    each(&mut pass);
+    pass.finish(fit).map(drop)
 }
 
 /// Takes raw rows `[y, x]` of in-memory data a slab at a time, with their weights.
@@ -175,12 +206,33 @@ pub fn fit_weighted_arrays(
             visit(&raw, weights.map(|w| &w[start..end]));
         }
     };
-    let small = y.len() * width <= RETAIN_VALUES;
+    let mut options = options;
+    let selection = match options.tuning {
+        Some(tuning) => {
+            let mut folds = FoldAccumulator::new(design, tuning.folds, threads)?;
+            each_slab(&mut |slab, w| match w {
+                Some(w) => folds.push_weighted_rows(slab, w),
+                None => folds.push_rows(slab),
+            });
+            let (chosen, selection) = tune(&folds.finish()?, tuning, options.penalties)?;
+            options.penalties = chosen;
+            Some(selection)
+        }
+        None => None,
+    };
+    let mut fit = fit_slabs(Arrays { x, y, weights }, design, options, threads, &each_slab)?;
+    fit.cv = selection;
+    robust_pass(&mut fit, options.covariance, |pass| each_slab(&mut |slab, w| pass.push_rows(slab, w)))?;
+    Ok(fit)
+}
+
+/// The fit of in-memory data, refined or refactored in double-double as its conditioning asks.
+fn fit_slabs(data: Arrays<'_>, design: Design, options: FitOptions, threads: usize, each_slab: &dyn Fn(&mut SlabVisitor)) -> Result<Fit, CoreError> {
+    let small = data.y.len() * design.width() <= RETAIN_VALUES;
     if !small && !options.extended {
         let mut double = Accumulator::<f64>::new(design, threads);
         each_slab(&mut |slab, w| feed(&mut double, slab, w));
-        let mut fit = solve(&double.finish(), options.l2, Precision::Double)?;
-        let data = Arrays { x, y, weights };
+        let mut fit = fit_factor(&double.finish(), options.penalties, Precision::Double)?;
         if accepts_double(&fit) {
             refine(&mut fit, data, threads, Gradient::Double);
             return Ok(fit);
@@ -194,7 +246,7 @@ pub fn fit_weighted_arrays(
     }
     let mut extended = Accumulator::<Dd>::new(design, threads);
     each_slab(&mut |slab, w| feed(&mut extended, slab, w));
-    solve(&extended.finish(), options.l2, Precision::Extended)
+    fit_factor(&extended.finish(), options.penalties, Precision::Extended)
 }
 
 /// How Xᵀr is summed during refinement.
@@ -303,6 +355,8 @@ pub enum NextPass {
     Rows,
     /// The f64 pass could not certify the answer: a double-double factorisation.
     Extended,
+    /// Robust standard errors: the residuals and leverages of the fitted model.
+    Residuals,
 }
 
 /// Fits rows streamed source by source (files, pipes) in any format the
@@ -321,6 +375,10 @@ pub struct StreamingFit {
     stripped: Vec<f64>,
     weights: Vec<f64>,
     double: Option<Accumulator<f64>>,
+    /// Instead of `double` when a penalty is cross-validated.
+    folds: Option<FoldAccumulator>,
+    /// The cross-validation's choice, for the fit of the passes after it.
+    selection: Option<Selection>,
     extended: Option<Accumulator<Dd>>,
     retained: Option<Retained>,
     design: Option<Design>,
@@ -330,6 +388,10 @@ pub struct StreamingFit {
     source: String,
     source_rows: u64,
     next_pass: Option<NextPass>,
+    /// The fit waiting for its robust standard errors, and the pass computing them.
+    robust: Option<(Fit, RobustPass)>,
+    /// A weight column named by its header name, until the header is read.
+    weight_column_name: Option<String>,
     fitted: Option<Fit>,
 }
 
@@ -355,13 +417,15 @@ impl StreamingFit {
             options,
             expected_features,
             threads,
-            reader: Self::reader(expected_features.map(|p| p + Self::extra_columns(options)), threads, declared.clone(), false),
+            reader: Self::reader(expected_features.map(|p| p + 1 + usize::from(options.weight_column.is_some())), threads, declared.clone(), false),
             declared,
             wrapped: false,
             rows: Vec::new(),
             stripped: Vec::new(),
             weights: Vec::new(),
             double: None,
+            folds: None,
+            selection: None,
             extended: None,
             retained: Some(Retained::default()),
             design: None,
@@ -370,13 +434,43 @@ impl StreamingFit {
             source: String::new(),
             source_rows: 0,
             next_pass: None,
+            robust: None,
+            weight_column_name: None,
             fitted: None,
         })
     }
 
     /// Columns of a row besides the features: the label, and the weight.
-    fn extra_columns(options: FitOptions) -> usize {
-        1 + usize::from(options.weight_column.is_some())
+    fn extra_columns(&self) -> usize {
+        1 + usize::from(self.options.weight_column.is_some() || self.weight_column_name.is_some())
+    }
+
+    /// The weights are the column of this header name (resolved when the
+    /// header is read); call before the first source.
+    pub fn weigh_by(&mut self, name: &str) {
+        self.weight_column_name = Some(name.to_string());
+        let width = self.expected_features.map(|p| p + self.extra_columns());
+        self.reader = Self::reader(width, self.threads, self.declared.clone(), self.wrapped);
+    }
+
+    /// The index of the named weight column in the rows, from the header.
+    fn resolve_weight_column(&self, name: &str) -> Result<usize, CoreError> {
+        let Some(header) = self.reader.header() else {
+            return Err(CoreError::HeaderMismatch {
+                source: self.source.clone(),
+                detail: format!("weight_column names '{name}' but the data has no header row; give the column's 1-based number instead"),
+            });
+        };
+        match header.iter().skip(1).position(|h| h == name) {
+            Some(j) => Ok(j + 1),
+            None => Err(CoreError::HeaderMismatch {
+                source: self.source.clone(),
+                detail: format!(
+                    "weight_column '{name}' is not a column after the label in the header ({}); name one of those columns",
+                    header.join(",")
+                ),
+            }),
+        }
     }
 
     fn reader(width: Option<usize>, threads: usize, declared: Declared, wrapped: bool) -> ChannelReader {
@@ -449,7 +543,7 @@ impl StreamingFit {
         let features = self.design.map_or(0, |d| d.features);
         let weight = self.options.weight_column;
         match self.reader.header() {
-            Some(names) if names.len() == features + Self::extra_columns(self.options) => {
+            Some(names) if names.len() == features + self.extra_columns() => {
                 names.iter().enumerate().filter(|&(j, _)| j > 0 && Some(j) != weight).map(|(_, name)| name.clone()).collect()
             }
             _ => (1..=features).map(|i| format!("x{i}")).collect(),
@@ -473,6 +567,9 @@ impl StreamingFit {
 
     /// The design, from the width of the first rows.
     fn start(&mut self, width: usize) -> Result<(), CoreError> {
+        if let Some(name) = self.weight_column_name.take() {
+            self.options.weight_column = Some(self.resolve_weight_column(&name)?);
+        }
         if let Some(column) = self.options.weight_column {
             if column >= width {
                 return Err(CoreError::InvalidArgument(format!(
@@ -482,14 +579,17 @@ impl StreamingFit {
                 )));
             }
         }
-        let design = Design { features: width - Self::extra_columns(self.options), fit_intercept: self.options.fit_intercept };
+        let design = Design { features: width - self.extra_columns(), fit_intercept: self.options.fit_intercept };
         if design.features == 0 {
             let only = if self.options.weight_column.is_some() { "a label and a weight column" } else { "a label column" };
             return Err(CoreError::InvalidArgument(format!("rows have only {only}: there is nothing to fit; add feature columns after the label")));
         }
         self.options.check_memory(design)?;
         self.design = Some(design);
-        self.double = Some(Accumulator::new(design, self.threads));
+        match self.options.tuning {
+            Some(tuning) => self.folds = Some(FoldAccumulator::new(design, tuning.folds, self.threads)?),
+            None => self.double = Some(Accumulator::new(design, self.threads)),
+        }
         Ok(())
     }
 
@@ -527,11 +627,19 @@ impl StreamingFit {
 
     /// Rows without the weight column into the pass under way.
     fn accumulate(&mut self, raw: &[f64], weights: Option<&[f64]>) {
+        if let Some((_, pass)) = self.robust.as_mut() {
+            pass.push_rows(raw, weights);
+            return;
+        }
         if let Some(extended) = self.extended.as_mut() {
             feed(extended, raw, weights);
             return;
         }
-        feed(self.double.as_mut().expect("design implies an accumulator"), raw, weights);
+        match (self.folds.as_mut(), weights) {
+            (Some(folds), Some(weights)) => folds.push_weighted_rows(raw, weights),
+            (Some(folds), None) => folds.push_rows(raw),
+            (None, _) => feed(self.double.as_mut().expect("design implies an accumulator"), raw, weights),
+        }
         self.rows_seen += (raw.len() / self.design.expect("set with the accumulator").width()) as u64;
         if let Some(kept) = self.retained.as_mut() {
             let weights = weights.unwrap_or_default();
@@ -546,9 +654,40 @@ impl StreamingFit {
 
     /// The fit, or `None` when the sources must be streamed once more (see [`Self::next_pass`]).
     pub fn finish(&mut self) -> Result<Option<Fit>, CoreError> {
-        let fit = self.solve()?;
+        let fit = match self.robust.take() {
+            Some((mut fit, pass)) => {
+                pass.finish(&mut fit)?;
+                Some(fit)
+            }
+            None => self.solve()?.map(|fit| self.with_covariance(fit)).transpose()?.flatten(),
+        };
+        let fit = fit.map(|mut fit| {
+            fit.cv.clone_from(&self.selection);
+            fit
+        });
+        if fit.is_some() {
+            self.retained = None;
+        }
         self.fitted.clone_from(&fit);
         Ok(fit)
+    }
+
+    /// The fit with robust standard errors from the rows kept in memory, or
+    /// `None` with a pass over the sources asked for.
+    fn with_covariance(&mut self, mut fit: Fit) -> Result<Option<Fit>, CoreError> {
+        let kind = self.options.covariance;
+        if kind == CovarianceType::Classical {
+            return Ok(Some(fit));
+        }
+        if let Some(kept) = self.retained.take() {
+            let weights = self.options.weight_column.map(|_| &kept.weights[..]);
+            robust_pass(&mut fit, kind, |pass| pass.push_rows(&kept.raw, weights))?;
+            return Ok(Some(fit));
+        }
+        let pass = RobustPass::new(&fit, kind)?;
+        self.robust = Some((fit, pass));
+        self.next_pass = Some(NextPass::Residuals);
+        Ok(None)
     }
 
     /// Why the last `finish` answered `None`.
@@ -559,33 +698,41 @@ impl StreamingFit {
     /// The model artifact of the finished fit, named as the data named its columns.
     pub fn model(&self) -> Result<Model, CoreError> {
         let fit = self.fitted.as_ref().ok_or_else(|| CoreError::Internal("the model was asked for before the fit finished".into()))?;
-        let names = Names { label: self.label_name(), features: self.feature_names(), from_header: self.has_header() };
+        let weight_column = self.weight_name().zip(self.options.weight_column).map(|(name, index)| WeightColumn { name, column: index + 1 });
+        let names = Names { label: self.label_name(), features: self.feature_names(), from_header: self.has_header(), weight_column };
         Model::from_fit(fit, names)
     }
 
     fn solve(&mut self) -> Result<Option<Fit>, CoreError> {
-        let l2 = self.options.l2;
+        let penalties = self.options.penalties;
         if let Some(extended) = self.extended.take() {
-            return solve(&extended.finish(), l2, Precision::Extended).map(Some);
+            return fit_factor(&extended.finish(), penalties, Precision::Extended).map(Some);
         }
-        if self.double.is_none() && self.next_pass.is_none() {
+        if self.double.is_none() && self.folds.is_none() && self.next_pass.is_none() {
             if let Some(width) = self.reader.surveyed_width() {
-                self.expected_features = Some(width.saturating_sub(Self::extra_columns(self.options)));
+                self.expected_features = Some(width.saturating_sub(self.extra_columns()));
                 self.next_pass = Some(NextPass::Rows);
                 return Ok(None);
             }
         }
-        let Some(double) = self.double.take() else {
+        let factor = if let Some(folds) = self.folds.take() {
+            let folds = folds.finish()?;
+            let (chosen, selection) = tune(&folds, self.options.tuning.expect("folds are kept when tuning"), self.options.penalties)?;
+            self.options.penalties = chosen;
+            self.selection = Some(selection);
+            folds.all()
+        } else if let Some(double) = self.double.take() {
+            double.finish()
+        } else {
             return Err(CoreError::TooFewRows { rows: 0, parameters: 1 + self.expected_features.unwrap_or(0) });
         };
-        let factor = double.finish();
         let design = factor.design;
         // Data kept in memory always gets the extended pass: no f64 solve to throw away.
-        if let Some(kept) = self.retained.take() {
+        if let Some(kept) = self.retained.as_ref() {
             let weights = self.options.weight_column.map(|_| &kept.weights[..]);
-            return fit_extended(design, l2, factor.shift, &kept.raw, weights, self.threads).map(Some);
+            return fit_extended(design, penalties, factor.shift, &kept.raw, weights, self.threads).map(Some);
         }
-        let fit = solve(&factor, l2, Precision::Double)?;
+        let fit = fit_factor(&factor, penalties, Precision::Double)?;
         if accepts_double(&fit) && !self.options.extended {
             return Ok(Some(fit));
         }
@@ -602,10 +749,11 @@ impl StreamingFit {
                 self.extended = Some(Accumulator::with_shift(design, self.threads, shift));
                 Some(design.features)
             }
+            (Some(NextPass::Residuals), Some(design), _) if self.robust.is_some() => Some(design.features),
             _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
         // Names and the format are learnt again with the rows; the survey's width is now the rule.
-        let width = features.map(|p| p + Self::extra_columns(self.options));
+        let width = features.map(|p| p + self.extra_columns());
         self.reader = Self::reader(width, self.threads, self.declared.clone(), self.wrapped);
         Ok(())
     }

@@ -27,12 +27,16 @@ pub struct FoldAccumulator {
     design: Design,
     folds: usize,
     threads: usize,
-    /// The first block, held until the shift is known.
+    /// The first block of rows of positive weight, held until the shift is known.
     first: Vec<f64>,
+    /// Their weights (weighted folds only).
+    first_weights: Vec<f64>,
     /// One per fold, once the shift is known.
     accumulators: Vec<Accumulator<f64>>,
-    /// Rows dealt to each fold and not yet folded.
+    /// Rows dealt to each fold and not yet folded, and their weights (weighted folds only).
     dealt: Vec<Vec<f64>>,
+    dealt_weights: Vec<Vec<f64>>,
+    weighted: bool,
     batch_len: usize,
     /// The fold of the next row.
     next: usize,
@@ -55,8 +59,11 @@ impl FoldAccumulator {
             folds,
             threads,
             first: Vec::with_capacity(BLOCK_ROWS * width),
+            first_weights: Vec::new(),
             accumulators: Vec::new(),
             dealt: vec![Vec::new(); folds],
+            dealt_weights: vec![Vec::new(); folds],
+            weighted: false,
             batch_len: round * (BATCH_VALUES / round).max(1),
             next: 0,
             rows: 0,
@@ -65,35 +72,65 @@ impl FoldAccumulator {
 
     /// Deals raw rows (row-major, `design.width()` values each) to their folds.
     #[track_caller]
-    pub fn push_rows(&mut self, mut raw: &[f64]) {
+    pub fn push_rows(&mut self, raw: &[f64]) {
+        self.push(raw, None);
+    }
+
+    /// [`Self::push_rows`] of weighted rows (weights finite and >= 0). A row of
+    /// weight 0 still takes its turn (row i is in fold i mod k whatever the
+    /// weights) but is folded nowhere. Call one of the two throughout.
+    #[track_caller]
+    pub fn push_weighted_rows(&mut self, raw: &[f64], weights: &[f64]) {
+        assert_eq!(raw.len(), weights.len() * self.design.width(), "one weight per whole raw row");
+        self.weighted = true;
+        self.push(raw, Some(weights));
+    }
+
+    fn push(&mut self, mut raw: &[f64], mut weights: Option<&[f64]>) {
         let width = self.design.width();
         assert_eq!(raw.len() % width, 0, "raw rows must be whole");
         if self.accumulators.is_empty() {
+            // Rows are dealt (and take their turns) only once the shift is
+            // known, so the first block waits here whole, zero weights too.
             let take = (BLOCK_ROWS * width - self.first.len()).min(raw.len());
             self.first.extend_from_slice(&raw[..take]);
+            if let Some(w) = weights {
+                self.first_weights.extend_from_slice(&w[..take / width]);
+                weights = Some(&w[take / width..]);
+            }
             raw = &raw[take..];
             if self.first.len() < BLOCK_ROWS * width {
                 return;
             }
             self.start();
         }
-        self.deal(raw);
+        self.deal(raw, weights);
     }
 
-    /// Takes the shift from the rows held so far and deals them.
+    /// Takes the shift from the rows held so far (those of positive weight) and deals them.
     fn start(&mut self) {
-        let shift = Shift::from_first_rows(self.design, &self.first);
+        let width = self.design.width();
+        let counted: Vec<f64> = if self.weighted {
+            self.first.chunks_exact(width).zip(&self.first_weights).filter(|(_, &w)| w > 0.0).flat_map(|(row, _)| row.iter().copied()).collect()
+        } else {
+            self.first.clone()
+        };
+        let shift = if counted.is_empty() { Shift::from_first_rows(self.design, &self.first) } else { Shift::from_first_rows(self.design, &counted) };
         // Threads go to folds first; a fold gets more only when they outnumber the folds.
         let each = (self.threads / self.folds).max(1);
         self.accumulators = (0..self.folds).map(|_| Accumulator::with_shift(self.design, each, shift.clone())).collect();
         let first = std::mem::take(&mut self.first);
-        self.deal(&first);
+        let first_weights = std::mem::take(&mut self.first_weights);
+        self.deal(&first, self.weighted.then_some(&first_weights[..]));
     }
 
-    fn deal(&mut self, raw: &[f64]) {
+    fn deal(&mut self, raw: &[f64], weights: Option<&[f64]>) {
         let width = self.design.width();
-        for row in raw.chunks_exact(width) {
+        for (i, row) in raw.chunks_exact(width).enumerate() {
             self.dealt[self.next].extend_from_slice(row);
+            if let Some(w) = weights {
+                self.dealt_weights[self.next].push(w[i]);
+            }
             self.next += 1;
             // After a whole turn every fold holds as many rows as fold 0.
             if self.next == self.folds {
@@ -109,14 +146,21 @@ impl FoldAccumulator {
     /// Folds every fold's dealt rows into its accumulator, folds spread over the threads.
     fn fold_dealt(&mut self) {
         let threads = self.threads.clamp(1, self.folds);
-        let mut groups: Vec<Vec<(&mut Accumulator<f64>, &mut Vec<f64>)>> = (0..threads).map(|_| Vec::new()).collect();
-        for (f, pair) in self.accumulators.iter_mut().zip(self.dealt.iter_mut()).enumerate() {
+        type Work<'a> = (&'a mut Accumulator<f64>, (&'a mut Vec<f64>, &'a mut Vec<f64>));
+        let mut groups: Vec<Vec<Work>> = (0..threads).map(|_| Vec::new()).collect();
+        for (f, pair) in self.accumulators.iter_mut().zip(self.dealt.iter_mut().zip(self.dealt_weights.iter_mut())).enumerate() {
             groups[f % threads].push(pair);
         }
-        let work = |group: Vec<(&mut Accumulator<f64>, &mut Vec<f64>)>| {
-            for (acc, rows) in group {
-                acc.push_rows(rows);
+        let weighted = self.weighted;
+        let work = |group: Vec<Work>| {
+            for (acc, (rows, weights)) in group {
+                if weighted {
+                    acc.push_weighted_rows(rows, weights);
+                } else {
+                    acc.push_rows(rows);
+                }
                 rows.clear();
+                weights.clear();
             }
         };
         if threads == 1 {

@@ -3,9 +3,11 @@
 //! Flow: [`decode`] turns bytes (CSV, libsvm, RecordIO-protobuf, Parquet) into f64 rows, [`accumulate`] folds rows into a
 //! [`tsqr`] factor (in f64, or in [`dd`] double-double when f64 cannot certify
 //! the answer), [`solve`] turns the factor into coefficients and statistics,
-//! [`score`] applies a fitted model to new rows. [`estimate`] holds penalised
-//! and constrained solvers (elastic net, non-negative least squares) over a
-//! factor's triangle.
+//! [`score`] applies a fitted model to new rows. [`estimator`] chooses how a
+//! factor is solved: least squares and ridge by [`solve`], the elastic net and
+//! non-negative least squares by the solvers of [`estimate`]; [`folds`] and
+//! [`cv`] cross-validate penalties from per-fold factors, [`robust`] adds
+//! sandwich standard errors from a second pass.
 
 pub mod accumulate;
 pub mod cancel;
@@ -15,6 +17,7 @@ pub mod decode;
 pub mod distributions;
 pub mod error;
 pub mod estimate;
+pub mod estimator;
 pub mod fit;
 pub mod folds;
 mod householder;

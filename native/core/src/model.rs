@@ -5,8 +5,10 @@
 //! model must pass live here, so a file is either a model all three commands
 //! accept or refused by all three with the same message.
 
+use crate::cv::Selection;
 use crate::dd::Dd;
 use crate::error::CoreError;
+use crate::robust::CovarianceType;
 use crate::solve::Fit;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,6 +54,43 @@ pub struct Statistics {
     pub condition_number: Stat,
     /// "double" (one f64 pass) or "extended" (double-double factorisation).
     pub precision: String,
+    /// What the standard errors, t, p and F come from: "nonrobust" (classical) or "HC0".."HC3" (statsmodels' cov_type).
+    #[serde(default = "nonrobust")]
+    pub covariance_type: String,
+}
+
+fn nonrobust() -> String {
+    CovarianceType::Classical.name().into()
+}
+
+/// The training data's column of sample weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(deny_unknown_fields)]
+pub struct WeightColumn {
+    pub name: String,
+    /// 1-based, the label being column 1: where `test` and scored channels find the weights.
+    pub column: usize,
+}
+
+/// The exact k-fold cross-validation that chose a penalty given as `auto`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(deny_unknown_fields)]
+pub struct CrossValidation {
+    /// "l2", "l1" or "wd".
+    pub parameter: String,
+    pub folds: usize,
+    /// The penalties tried, decreasing.
+    pub grid: Vec<f64>,
+    /// Mean over the folds of each held-out fold's mse, per grid value.
+    pub mse: Vec<f64>,
+    /// Standard error of that mean (standard deviation over the folds / √folds).
+    pub standard_error: Vec<f64>,
+    /// The grid value of least CV mse: the model was refitted on all rows with it.
+    pub chosen: f64,
+    /// The largest penalty whose CV mse is within one standard error of the least.
+    pub one_standard_error: f64,
 }
 
 /// Predictions are c0 + b0' + Σ b_j (x_j − c_j): evaluated in the basis the
@@ -88,7 +127,22 @@ pub struct Model {
     pub format: String,
     pub version: u32,
     pub fit_intercept: bool,
+    /// Ridge penalty on ‖y − Xb‖² + l2‖b‖² (scikit-learn Ridge); 0 when not used.
     pub l2: f64,
+    /// Elastic net penalties on (1/(2n))‖y − Xb‖² + l1‖b‖₁ + (wd/2)‖b‖² (scikit-learn ElasticNet); 0 when not used.
+    #[serde(default)]
+    pub l1: f64,
+    #[serde(default)]
+    pub wd: f64,
+    /// Slopes were constrained to be >= 0.
+    #[serde(default)]
+    pub non_negative: bool,
+    /// Non-negative fits: true where a slope is held at 0 by its constraint; empty otherwise.
+    #[serde(default)]
+    pub at_bound: Vec<bool>,
+    /// Null when unweighted.
+    #[serde(default)]
+    pub weight_column: Option<WeightColumn>,
     pub label_name: String,
     pub feature_names: Vec<String>,
     /// The names came from a header row (else they are x1..xp).
@@ -99,8 +153,26 @@ pub struct Model {
     pub aliased: Vec<bool>,
     pub statistics: Statistics,
     pub prediction: Prediction,
-    /// Null for ridge fits and fits without residual degrees of freedom.
+    /// Null for penalised and non-negative fits and fits without residual degrees of freedom.
     pub inference: Option<Inference>,
+    /// Null unless a penalty was given as auto.
+    #[serde(default)]
+    pub cv: Option<CrossValidation>,
+}
+
+impl From<&Selection> for CrossValidation {
+    fn from(selection: &Selection) -> Self {
+        let curve = &selection.curve;
+        CrossValidation {
+            parameter: selection.penalty.name().into(),
+            folds: curve.folds,
+            grid: curve.grid.clone(),
+            mse: curve.mse.clone(),
+            standard_error: curve.standard_error.clone(),
+            chosen: selection.chosen(),
+            one_standard_error: curve.grid[curve.one_standard_error],
+        }
+    }
 }
 
 /// What the data called its columns.
@@ -109,6 +181,7 @@ pub struct Names {
     pub label: String,
     pub features: Vec<String>,
     pub from_header: bool,
+    pub weight_column: Option<WeightColumn>,
 }
 
 fn stat(value: f64) -> Stat {
@@ -130,11 +203,17 @@ impl Model {
             intercept: if lead { stat(intercept) } else { None },
             coefficients: coefficients.iter().map(|&v| stat(v)).collect(),
         };
+        let (l1, wd) = fit.estimator.elastic_net();
         let model = Model {
             format: FORMAT.into(),
             version: VERSION,
             fit_intercept: lead,
-            l2: fit.l2,
+            l2: fit.estimator.l2(),
+            l1,
+            wd,
+            non_negative: fit.estimator.is_non_negative(),
+            at_bound: fit.estimator.at_bound().to_vec(),
+            weight_column: names.weight_column,
             label_name: names.label,
             feature_names: names.features,
             feature_names_from_header: names.from_header,
@@ -158,6 +237,7 @@ impl Model {
                 p_values: per_parameter(s.intercept_p_value, &s.p_values),
                 condition_number: stat(s.condition_number),
                 precision: fit.precision.name().into(),
+                covariance_type: fit.covariance.name().into(),
             },
             prediction: Prediction { center: fit.center.clone(), center_label: fit.center_label, centered_intercept: fit.centered_intercept },
             inference: fit.inference.as_ref().map(|i| Inference {
@@ -166,6 +246,7 @@ impl Model {
                 sigma2: i.sigma2,
                 df_resid: i.df_resid,
             }),
+            cv: fit.cv.as_ref().map(CrossValidation::from),
         };
         if let Some(what) = model.first_non_finite() {
             return Err(CoreError::NonFiniteResult(format!(
@@ -251,9 +332,16 @@ impl Model {
             return Some("prediction shift".into());
         }
         let s = &self.statistics;
-        for (name, v) in [("l2", self.l2), ("mse", s.mse), ("rmse", s.rmse), ("df_model", s.df_model), ("df_resid", s.df_resid)] {
+        for (name, v) in
+            [("l2", self.l2), ("l1", self.l1), ("wd", self.wd), ("mse", s.mse), ("rmse", s.rmse), ("df_model", s.df_model), ("df_resid", s.df_resid)]
+        {
             if bad(&v) {
                 return Some(name.into());
+            }
+        }
+        if let Some(cv) = &self.cv {
+            if cv.grid.iter().chain(&cv.mse).chain(&cv.standard_error).chain([&cv.chosen, &cv.one_standard_error]).any(bad) {
+                return Some("cross-validation curve".into());
             }
         }
         let i = self.inference.as_ref()?;
@@ -282,8 +370,33 @@ impl Model {
         if p == 0 && !self.fit_intercept {
             return Err("it has neither coefficients nor an intercept".into());
         }
-        if self.l2 < 0.0 {
-            return Err(format!("\"l2\" is {}, below 0", self.l2));
+        for (name, v) in [("l2", self.l2), ("l1", self.l1), ("wd", self.wd)] {
+            if v < 0.0 {
+                return Err(format!("\"{name}\" is {v}, below 0"));
+            }
+        }
+        if self.at_bound.len() != if self.non_negative { p } else { 0 } {
+            return Err(format!("\"at_bound\" has {} entries; a non-negative fit has one per coefficient, others none", self.at_bound.len()));
+        }
+        if let Some(j) = (0..self.at_bound.len()).find(|&j| self.at_bound[j] && self.coefficients[j] != 0.0) {
+            return Err(format!("feature {} is held at its bound but its coefficient is {}", j + 1, self.coefficients[j]));
+        }
+        if self.non_negative && self.coefficients.iter().any(|&b| b < 0.0) {
+            return Err("a non-negative fit has a negative coefficient".into());
+        }
+        if !["nonrobust", "HC0", "HC1", "HC2", "HC3"].contains(&s.covariance_type.as_str()) {
+            return Err(format!("covariance_type \"{}\" is none of nonrobust, HC0, HC1, HC2, HC3", s.covariance_type));
+        }
+        if let Some(w) = &self.weight_column {
+            if w.column < 2 {
+                return Err(format!("weight_column.column is {}, but column 1 is the label", w.column));
+            }
+        }
+        if let Some(cv) = &self.cv {
+            let g = cv.grid.len();
+            if cv.folds < 2 || g == 0 || cv.mse.len() != g || cv.standard_error.len() != g || !["l2", "l1", "wd"].contains(&cv.parameter.as_str()) {
+                return Err("cv must name l2, l1 or wd, have folds >= 2 and one mse and standard error per grid value".into());
+            }
         }
         if let Some(j) = (0..p).find(|&j| self.aliased[j] && self.coefficients[j] != 0.0) {
             return Err(format!("feature {} is aliased but its coefficient is {}", j + 1, self.coefficients[j]));
@@ -343,7 +456,7 @@ mod tests {
         let x = [0.0, 1.0, 2.0, 3.0, 4.0];
         let y = [1.0, 4.1, 6.9, 10.2, 13.0];
         let fit = fit_arrays(&x, &y, 1, FitOptions::default(), 1).unwrap();
-        Model::from_fit(&fit, Names { label: "y".into(), features: vec!["x".into()], from_header: true }).unwrap()
+        Model::from_fit(&fit, Names { label: "y".into(), features: vec!["x".into()], from_header: true, weight_column: None }).unwrap()
     }
 
     #[test]
@@ -406,7 +519,8 @@ mod tests {
         let y = [1.0, 2.0, 3.0];
         let mut fit = fit_arrays(&x, &y, 1, FitOptions::default(), 1).unwrap();
         fit.coefficients[0] = f64::NAN;
-        let err = Model::from_fit(&fit, Names { label: "y".into(), features: vec!["x".into()], from_header: false }).unwrap_err();
+        let err =
+            Model::from_fit(&fit, Names { label: "y".into(), features: vec!["x".into()], from_header: false, weight_column: None }).unwrap_err();
         assert_eq!(err.code(), "NON_FINITE_RESULT");
         assert!(err.to_string().contains("coefficient of x"), "{err}");
     }
@@ -432,7 +546,15 @@ mod tests {
 
     fn typescript_view() -> String {
         let cfg = ts_rs::Config::default();
-        let declarations = [Model::decl(&cfg), Statistics::decl(&cfg), PerParameter::decl(&cfg), Prediction::decl(&cfg), Inference::decl(&cfg)];
+        let declarations = [
+            Model::decl(&cfg),
+            Statistics::decl(&cfg),
+            PerParameter::decl(&cfg),
+            Prediction::decl(&cfg),
+            Inference::decl(&cfg),
+            WeightColumn::decl(&cfg),
+            CrossValidation::decl(&cfg),
+        ];
         let mut text = String::from(
             "// Generated from native/core/src/model.rs (the schema's one owner) by its tests:\n\
              // LINEAR_UPDATE_SCHEMA=1 cargo test -p linear_core model. Do not edit.\n\n",

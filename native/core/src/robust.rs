@@ -42,7 +42,7 @@ impl CovarianceType {
 
     pub fn name(self) -> &'static str {
         match self {
-            CovarianceType::Classical => "classical",
+            CovarianceType::Classical => "nonrobust",
             CovarianceType::Hc0 => "HC0",
             CovarianceType::Hc1 => "HC1",
             CovarianceType::Hc2 => "HC2",
@@ -212,6 +212,7 @@ impl RobustPass {
             return Err(problem);
         }
         crate::cancel::check()?;
+        fit.covariance = self.kind;
         let classical = self.kind == CovarianceType::Classical;
         if !classical && self.rows != self.expected_rows && self.weighted_rows != self.expected_rows {
             return Err(CoreError::InvalidArgument(format!(
@@ -348,6 +349,7 @@ impl RobustPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimator::Penalties;
     use crate::fit::{fit_arrays, FitOptions};
     use crate::testing::Lcg;
     use CovarianceType::*;
@@ -645,7 +647,8 @@ mod tests {
     #[test]
     fn robust_refuses_fits_without_inference_and_other_rows() {
         let (x, y) = data(9, 40, 2, 0.0);
-        let ridge = fit_arrays(&x, &y, 2, FitOptions { l2: 1.0, ..FitOptions::default() }, 1).unwrap();
+        let ridge =
+            fit_arrays(&x, &y, 2, FitOptions { penalties: Penalties { l2: 1.0, ..Penalties::default() }, ..FitOptions::default() }, 1).unwrap();
         let err = RobustPass::new(&ridge, Hc0).err().unwrap();
         assert!(err.to_string().contains("ridge"), "{err}");
         let mut fit = fit_arrays(&x, &y, 2, FitOptions::default(), 1).unwrap();

@@ -92,6 +92,11 @@ pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, na
         version: VERSION,
         fit_intercept: true,
         l2: 0.0,
+        l1: 0.0,
+        wd: 0.0,
+        non_negative: false,
+        at_bound: Vec::new(),
+        weight_column: None,
         label_name: "y".into(),
         feature_names: names.iter().map(|n| n.to_string()).collect(),
         feature_names_from_header: true,
@@ -115,6 +120,7 @@ pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, na
             p_values: per_parameter(0.5),
             condition_number: Some(1.0),
             precision: "extended".into(),
+            covariance_type: "nonrobust".into(),
         },
         prediction: Prediction { center: center.to_vec(), center_label, centered_intercept: 0.0 },
         inference: inference.then(|| Inference {
@@ -123,5 +129,6 @@ pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, na
             sigma2: 1.0,
             df_resid: 9.0,
         }),
+        cv: None,
     }
 }

@@ -3,6 +3,7 @@
 //! everything else as it was, for every k whose data and coefficients are
 //! finite doubles; beyond that range the fit is refused, never NaN.
 
+use linear_core::estimator::Penalties;
 use linear_core::fit::{fit_arrays, FitOptions, StreamingFit};
 use linear_core::solve::Fit;
 
@@ -89,10 +90,18 @@ fn ridge_in_other_units_is_the_same_penalised_problem() {
     // Every feature times 2^-200 and the penalty times 2^-400 state the same
     // problem, whose slopes are 2^200 times the reference's.
     let (x, y) = data();
-    let reference = fit_arrays(&x, &y, 3, FitOptions { l2: 0.5, ..FitOptions::default() }, 1).unwrap();
+    let reference =
+        fit_arrays(&x, &y, 3, FitOptions { penalties: Penalties { l2: 0.5, ..Penalties::default() }, ..FitOptions::default() }, 1).unwrap();
     let tiny = 2f64.powi(-200);
     let x_small: Vec<f64> = x.iter().map(|v| v * tiny).collect();
-    let fit = fit_arrays(&x_small, &y, 3, FitOptions { l2: 0.5 * tiny * tiny, ..FitOptions::default() }, 1).unwrap();
+    let fit = fit_arrays(
+        &x_small,
+        &y,
+        3,
+        FitOptions { penalties: Penalties { l2: 0.5 * tiny * tiny, ..Penalties::default() }, ..FitOptions::default() },
+        1,
+    )
+    .unwrap();
     for j in 0..3 {
         assert!(
             close(fit.coefficients[j] * tiny, reference.coefficients[j], 1e-13),

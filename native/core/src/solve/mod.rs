@@ -12,9 +12,12 @@ mod inference;
 mod rank;
 
 use crate::accumulate::{Design, Factor};
+use crate::cv::Selection;
 use crate::dd::Dd;
 use crate::distributions::student_t_two_sided;
 use crate::error::CoreError;
+use crate::estimator::Estimator;
+use crate::robust::CovarianceType;
 use crate::scalar::Scalar;
 use crate::triangular;
 use crate::tsqr::Triangle;
@@ -84,7 +87,8 @@ pub struct Statistics {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fit {
     pub design: Design,
-    pub l2: f64,
+    /// The estimator and its penalties.
+    pub estimator: Estimator,
     pub intercept: f64,
     pub coefficients: Vec<f64>,
     pub aliased: Vec<bool>,
@@ -103,8 +107,12 @@ pub struct Fit {
     /// u·√r·κ² (the seminormal equations square the condition number).
     pub refinement_contraction: f64,
     pub statistics: Statistics,
-    /// Absent for ridge fits (l2 > 0) and fits with no residual degrees of freedom.
+    /// Absent for penalised and constrained fits and fits with no residual degrees of freedom.
     pub inference: Option<Inference>,
+    /// What the standard errors, t, p and F of `statistics` come from.
+    pub covariance: CovarianceType,
+    /// The cross-validation that chose a penalty given as `auto`.
+    pub cv: Option<Selection>,
 }
 
 impl Fit {
@@ -141,7 +149,8 @@ pub fn solve<T: Scalar>(factor: &Factor<T>, l2: f64, precision: Precision) -> Re
     let conditioning = conditioning::estimate(&kept, &solution, fitted_rss)?;
     // A ridge factor's residual includes the penalty: rss is recomputed.
     let least_squares_rss = if l2 > 0.0 { None } else { Some(fitted_rss) };
-    let Assembled { mut fit, scaled_rss, scaled_tss } = assemble(factor, l2, precision, &kept.columns, &solution, least_squares_rss, conditioning)?;
+    let Assembled { mut fit, scaled_rss, scaled_tss } =
+        assemble(factor, Estimator::ridge(l2), precision, &kept.columns, &solution, least_squares_rss, conditioning)?;
     if l2 == 0.0 && fit.statistics.df_resid > 0.0 {
         inference::infer(&mut fit, factor, &kept, scaled_rss, scaled_tss)?;
     }
@@ -194,7 +203,7 @@ pub fn reduce<T: Scalar>(factor: &Factor<T>) -> Reduced {
 /// statistics as for ridge fits: rss, tss, R², adjusted R², mse, rmse and the
 /// condition number, no standard errors or tests, inference `None`. Every
 /// parameter counts as estimated (rank p + intercept, nothing aliased), and
-/// `l2` is 0: the estimator records its own penalty.
+/// the estimator is least squares: the caller records its own.
 pub fn from_slopes<T: Scalar>(factor: &Factor<T>, scaled_slopes: &[f64], precision: Precision) -> Result<Fit, CoreError> {
     let design = factor.design;
     if scaled_slopes.len() != design.features {
@@ -218,7 +227,7 @@ pub fn from_slopes<T: Scalar>(factor: &Factor<T>, scaled_slopes: &[f64], precisi
         slopes
     };
     let parameters: Vec<usize> = (0..q).collect();
-    Ok(assemble(factor, 0.0, precision, &parameters, &solution, None, conditioning)?.fit)
+    Ok(assemble(factor, Estimator::LeastSquares, precision, &parameters, &solution, None, conditioning)?.fit)
 }
 
 /// How the factor's columns relate to the data's: design column j holds its
@@ -300,7 +309,7 @@ struct Assembled {
 /// R², mse and the design's condition number.
 fn assemble<T: Scalar>(
     factor: &Factor<T>,
-    l2: f64,
+    estimator: Estimator,
     precision: Precision,
     parameters: &[usize],
     solution: &[T],
@@ -401,7 +410,7 @@ fn assemble<T: Scalar>(
     };
     let fit = Fit {
         design,
-        l2,
+        estimator,
         intercept,
         coefficients,
         aliased,
@@ -413,6 +422,8 @@ fn assemble<T: Scalar>(
         refinement_contraction: conditioning.refinement_contraction,
         statistics,
         inference: None,
+        covariance: CovarianceType::Classical,
+        cv: None,
     };
     Ok(Assembled { fit, scaled_rss, scaled_tss })
 }
