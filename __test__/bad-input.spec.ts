@@ -320,19 +320,19 @@ test("l2='-1': INVALID_HYPERPARAMETER", async (t) => {
   );
 });
 
-test("l1='0.1': UNSUPPORTED_HYPERPARAMETER pointing to l2", async (t) => {
+test("l1='0.1' with l2='1': INVALID_HYPERPARAMETER pointing to wd", async (t) => {
   await trainFails(
     t,
-    { hyperparameters: { l1: '0.1' }, channels: { train: { 'a.csv': GOOD } } },
-    { code: 'UNSUPPORTED_HYPERPARAMETER', mentions: ['l1', '0.1', /use l2\b/] },
+    { hyperparameters: { l1: '0.1', l2: '1' }, channels: { train: { 'a.csv': GOOD } } },
+    { code: 'INVALID_HYPERPARAMETER', mentions: ['l1', 'l2=1', /wd = l2 \/ n/] },
   );
 });
 
-test("wd='0.5': UNSUPPORTED_HYPERPARAMETER pointing to l2", async (t) => {
+test("wd='auto' with l2='auto': INVALID_HYPERPARAMETER, the same penalty on two scales", async (t) => {
   await trainFails(
     t,
-    { hyperparameters: { wd: '0.5' }, channels: { train: { 'a.csv': GOOD } } },
-    { code: 'UNSUPPORTED_HYPERPARAMETER', mentions: ['wd', '0.5', /use l2\b/] },
+    { hyperparameters: { wd: 'auto', l2: 'auto' }, channels: { train: { 'a.csv': GOOD } } },
+    { code: 'INVALID_HYPERPARAMETER', mentions: ['l2=auto', 'wd=auto', 'l2 = n * wd'] },
   );
 });
 
@@ -340,11 +340,11 @@ test('several hyperparameter problems are reported together in one message', asy
   const line = await trainFails(
     t,
     {
-      hyperparameters: { fit_intercept: 'yes', l2: '-1', fit_intercep: 'true', l1: '0.1' },
+      hyperparameters: { fit_intercept: 'yes', l2: '-1', fit_intercep: 'true', huber_delta: '0.1' },
       channels: { train: { 'a.csv': GOOD } },
     },
     // The first problem's code leads.
-    { code: 'INVALID_HYPERPARAMETER', mentions: ['4 problems', 'hyperparameters.json', "'yes'", "'-1'", "'fit_intercep'", 'l1=0.1'] },
+    { code: 'INVALID_HYPERPARAMETER', mentions: ['4 problems', 'hyperparameters.json', "'yes'", "'-1'", "'fit_intercep'", 'huber_delta=0.1'] },
   );
   t.true(line.length <= 1000, `combined message is ${line.length} characters`);
 });

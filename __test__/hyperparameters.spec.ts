@@ -35,6 +35,9 @@ const SGD_ONLY_KNOBS = [
   'margin',
 ];
 
+/** What an empty hyperparameters.json means. */
+const DEFAULTS = { fitIntercept: true, l2: 0, l1: 0, wd: 0, nonNegative: false, cvFolds: 5 };
+
 function parseError(raw: unknown): LinearError {
   try {
     parseHyperparameters(raw);
@@ -46,7 +49,7 @@ function parseError(raw: unknown): LinearError {
 }
 
 test('a missing file or an empty object gives the defaults', (t) => {
-  const expected = { hyperparameters: { fitIntercept: true, l2: 0 }, warnings: [] };
+  const expected = { hyperparameters: DEFAULTS, warnings: [] };
   t.deepEqual(parseHyperparameters(undefined), expected);
   t.deepEqual(parseHyperparameters({}), expected);
 });
@@ -131,7 +134,7 @@ test('loss must be auto or squared_loss', (t) => {
 test('every SGD-only knob is accepted with a warning', (t) => {
   for (const knob of SGD_ONLY_KNOBS) {
     const { hyperparameters, warnings } = parseHyperparameters({ [knob]: '500' });
-    t.deepEqual(hyperparameters, { fitIntercept: true, l2: 0 }, knob);
+    t.deepEqual(hyperparameters, DEFAULTS, knob);
     t.deepEqual(warnings, [`${knob}=500 ignored: the least-squares solution is computed exactly, no SGD`]);
   }
 });
@@ -141,17 +144,39 @@ test('SGD-only knobs tolerate any scalar value', (t) => {
   t.is(warnings.length, 3);
 });
 
-test('wd and l1 are accepted at auto or 0 and rejected otherwise', (t) => {
-  for (const knob of ['wd', 'l1']) {
-    for (const value of ['auto', '0', '0.0', 0]) {
-      const { warnings } = parseHyperparameters({ [knob]: value });
-      t.is(warnings.length, 1, `${knob}=${value}`);
-      t.true(warnings[0].startsWith(`${knob}=${value} ignored`));
-    }
-    const err = parseError({ [knob]: '0.1' });
-    t.is(err.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER);
-    t.regex(err.message, new RegExp(`${knob}=0\\.1 is not supported: .*use l2 for a ridge`));
+test('l1, wd and l2 take numbers >= 0 or auto', (t) => {
+  for (const knob of ['l1', 'wd', 'l2'] as const) {
+    t.is(parseHyperparameters({ [knob]: '0.25' }).hyperparameters[knob], 0.25, knob);
+    t.is(parseHyperparameters({ [knob]: 'AUTO' }).hyperparameters[knob], 'auto', knob);
+    const err = parseError({ [knob]: '-1' });
+    t.is(err.code, ErrorCode.INVALID_HYPERPARAMETER);
+    t.regex(err.message, new RegExp(`${knob} must be a number >= 0 .* or auto`));
   }
+  t.deepEqual(parseHyperparameters({ l1: '0.1', wd: '0.2' }).hyperparameters, { ...DEFAULTS, l1: 0.1, wd: 0.2 });
+});
+
+test('l2 with wd or l1 is refused with the conversion; two autos are refused', (t) => {
+  const both = parseError({ l2: '1', wd: '0.1' });
+  t.is(both.code, ErrorCode.INVALID_HYPERPARAMETER);
+  t.true(both.message.includes('l2 = n * wd'), both.message);
+  t.regex(parseError({ l2: '1', l1: '0.1' }).message, /set wd = l2 \/ n/);
+  t.notThrows(() => parseHyperparameters({ l2: '1', wd: '0' }), 'a zero penalty is no penalty');
+  const autos = parseError({ l1: 'auto', wd: 'auto' });
+  t.is(autos.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER);
+  t.regex(autos.message, /one penalty at a time/);
+});
+
+test('non_negative, cv_folds, robust_se and weight_column parse and check their values', (t) => {
+  const h = parseHyperparameters({ cv_folds: '10', robust_se: 'hc3', weight_column: 'w' }).hyperparameters;
+  t.deepEqual(h, { ...DEFAULTS, cvFolds: 10, robustSe: 'HC3', weightColumn: 'w' });
+  t.true(parseHyperparameters({ non_negative: 'True' }).hyperparameters.nonNegative);
+  t.is(parseHyperparameters({ weight_column: '3' }).hyperparameters.weightColumn, 3);
+  t.is(parseHyperparameters({ robust_se: 'none' }).hyperparameters.robustSe, undefined);
+  t.regex(parseError({ weight_column: '1' }).message, /the label is column 1/);
+  t.regex(parseError({ cv_folds: '1' }).message, /cv_folds must be an integer from 2 to 100/);
+  t.regex(parseError({ robust_se: 'HC4' }).message, /robust_se must be one of HC0, HC1, HC2, HC3 or none/);
+  t.regex(parseError({ non_negative: 'true', l1: '0.1' }).message, /non_negative is fitted without penalties/);
+  t.regex(parseError({ robust_se: 'HC1', l2: 'auto' }).message, /robust_se=HC1 applies to ordinary and weighted least squares/);
 });
 
 test('knobs for other losses and for classifiers are rejected', (t) => {
@@ -173,7 +198,7 @@ test('an unknown name gets a did-you-mean and the supported list', (t) => {
   t.is(
     err.message,
     "hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
-      'supported: fit_intercept, use_bias, l2, feature_dim, label_column, predictor_type, loss)',
+      'supported: fit_intercept, use_bias, l2, l1, wd, non_negative, weight_column, cv_folds, robust_se, feature_dim, label_column, predictor_type, loss)',
   );
   t.regex(parseError({ Epochs: '3' }).message, /did you mean 'epochs'\?/);
   t.regex(parseError({ 'mini-batch-size': '3' }).message, /did you mean 'mini_batch_size'\?/);
@@ -186,9 +211,9 @@ test('all problems are reported together, under the first problem code', (t) => 
   t.is(
     err.message,
     "3 problems in hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
-      'supported: fit_intercept, use_bias, l2, feature_dim, label_column, predictor_type, loss); ' +
+      'supported: fit_intercept, use_bias, l2, l1, wd, non_negative, weight_column, cv_folds, robust_se, feature_dim, label_column, predictor_type, loss); ' +
       "fit_intercept must be true or false, got 'yes'; " +
-      "l2 must be a number >= 0 (0 means no penalty), got '-1'",
+      "l2 must be a number >= 0 (0 means no penalty) or auto (chosen by cross-validation), got '-1'",
   );
 });
 
@@ -214,7 +239,7 @@ test('SageMaker and tuner entries are ignored', (t) => {
     sagemaker_submit_directory: 's3://bucket/code',
     sagemaker_estimator_class_name: '"Estimator"',
   });
-  t.deepEqual(parsed, { hyperparameters: { fitIntercept: true, l2: 0 }, warnings: [] });
+  t.deepEqual(parsed, { hyperparameters: DEFAULTS, warnings: [] });
 });
 
 test('values that are not scalars are rejected', (t) => {
@@ -242,13 +267,13 @@ async function mlTree(t: { teardown(fn: () => Promise<void>): void }, hyperparam
 test('readHyperparameters reads the file SageMaker writes', async (t) => {
   const paths = await mlTree(t, JSON.stringify({ fit_intercept: 'False', l2: '0.25', epochs: '15' }));
   const { hyperparameters, warnings } = await readHyperparameters(paths);
-  t.deepEqual(hyperparameters, { fitIntercept: false, l2: 0.25 });
+  t.deepEqual(hyperparameters, { ...DEFAULTS, fitIntercept: false, l2: 0.25 });
   t.is(warnings.length, 1);
 });
 
 test('readHyperparameters gives the defaults when the file is missing', async (t) => {
   const paths = await mlTree(t);
-  t.deepEqual(await readHyperparameters(paths), { hyperparameters: { fitIntercept: true, l2: 0 }, warnings: [] });
+  t.deepEqual(await readHyperparameters(paths), { hyperparameters: DEFAULTS, warnings: [] });
 });
 
 test('readHyperparameters names the file when it is not JSON', async (t) => {
