@@ -9,7 +9,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { makeMlTree, runCli, type CliResult, type MlTree } from './helpers/ml-tree';
 import { PYTHON_SCRIPTS, estimatorsPython } from './helpers/python';
@@ -40,12 +40,15 @@ interface Trained {
 }
 
 /** Writes the case's data, trains on it with the case's settings (plus `extra`), and returns the model. */
-async function train(t: ExecutionContext, name: string, extra: Record<string, string> = {}): Promise<Trained> {
+async function train(t: ExecutionContext, name: string, extra: Record<string, string> = {}, validation = false): Promise<Trained> {
   const tree = await makeMlTree({ channels: { train: {} } }, t);
   const settings = JSON.parse(await python(['make', name, tree.channel('train')])) as Record<string, string>;
   const hyperparameters = { ...settings, ...extra };
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(path.join(tree.configDir, 'hyperparameters.json'), JSON.stringify(hyperparameters));
+  if (validation) {
+    await mkdir(tree.channel('validation'));
+    await copyFile(path.join(tree.channel('train'), 'train.csv'), path.join(tree.channel('validation'), 'validation.csv'));
+  }
   const run = await runCli(['train'], { root: tree.root, timeoutMs: 300_000 });
   t.is(run.code, 0, describe(run));
   const model = JSON.parse(await readFile(tree.modelFile, 'utf8')) as Record<string, unknown>;
@@ -93,14 +96,17 @@ withPython(`non_negative matches scipy nnls on centred data and scikit-learn pos
   t.regex(trained.run.stdout, /Non-negative least squares/);
 });
 
-withPython(`weight_column gives statsmodels WLS coefficients (1e-10) and standard errors (1e-8)${NEEDS_PYTHON}`, async (t) => {
-  const trained = await train(t, 'weights');
+withPython(`weight_column gives statsmodels WLS coefficients (1e-10) and standard errors (1e-8), and weighted validation metrics${NEEDS_PYTHON}`, async (t) => {
+  const trained = await train(t, 'weights', {}, true);
   const r = await compare(t, 'weights', trained);
   t.true(r.coefficients <= 1e-10, `coefficients differ by ${r.coefficients}`);
   t.true(r.std_errors <= 1e-8, `standard errors differ by ${r.std_errors}`);
   t.true(r.r_squared <= 1e-10, `R-squared differs by ${r.r_squared}`);
   const statistics = trained.model.statistics as { n: number };
   t.is(statistics.n, r.n, 'n counts the rows with positive weight');
+  const validationMse = Number(/^validation:mse=(.*)$/m.exec(trained.run.stdout)?.[1]);
+  t.true(Math.abs(validationMse - r.weighted_mse) <= 1e-10 * r.weighted_mse, `validation mse ${validationMse} vs Σw·r²/Σw ${r.weighted_mse}`);
+  t.deepEqual(trained.model.weight_column, { name: 'w', column: 4 });
   t.deepEqual(trained.model.feature_names, ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8'], 'the weight column is not a feature');
   // The same column by number (the label is column 1) gives the same model.
   const byNumber = await train(t, 'weights', { weight_column: '4' });

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick]`: training end to end, training by input
- * format, in-memory fits and serving, each next to the peers a user would pick
+ * format, the estimators, in-memory fits and serving, each next to the peers a user would pick
  * instead, measured in the same run on the same data. Writes bench/RESULTS.md
  * (quick mode: bench/out/RESULTS-quick.md, so a smoke run never replaces the
  * full results). `-- --only formats[,training...]` runs just those sections
@@ -16,6 +16,7 @@ import { CLI, OUT_DIR, QUICK_RESULTS_FILE, REPO_ROOT, RESULTS_FILE } from './lib
 import { installCleanup, killAll } from './lib/processes';
 import { pythonEnv } from './lib/python';
 import { writeReport } from './lib/report';
+import { runEstimators } from './sections/estimators';
 import { runFormats } from './sections/formats';
 import { runInMemory } from './sections/in-memory';
 import { runServing } from './sections/serving';
@@ -25,7 +26,7 @@ import { runTraining } from './sections/training';
 /** Above this the numbers of a 2-core machine are someone else's too. */
 const BUSY_LOAD = 0.5;
 
-const SECTIONS = ['training', 'formats', 'in-memory', 'serving'] as const;
+const SECTIONS = ['training', 'formats', 'estimators', 'in-memory', 'serving'] as const;
 type SectionName = (typeof SECTIONS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--only ${SECTIONS.join('|')}[,...]]]`;
 
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
   show(machineTable(python));
   const training = wanted('training') ? await timed('training', runTraining) : null;
   if (wanted('formats')) await timed('formats', runFormats);
+  if (wanted('estimators')) await timed('estimators', runEstimators);
   const inMemory = wanted('in-memory') ? await timed('in-memory', runInMemory) : null;
   const serving = wanted('serving') ? await timed('serving', runServing) : null;
   const targets = training && inMemory && serving ? targetsTable(training, inMemory, serving) : null;

@@ -123,6 +123,8 @@ def check(case, directory, model_file):
         out["std_errors"] = relative([s["std_errors"]["intercept"], *s["std_errors"]["coefficients"]], ref.bse)
         out["r_squared"] = abs(s["r_squared"] - ref.rsquared)
         out["n"] = int(keep.sum())
+        residual = y - b0 - x @ b
+        out["weighted_mse"] = float(np.sum(weights * residual**2) / np.sum(weights))
     elif case == "robust":
         import statsmodels.api as sm
 
