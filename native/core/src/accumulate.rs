@@ -260,16 +260,7 @@ impl<T: Scalar> Accumulator<T> {
         for (lane, triangle) in self.lanes.iter_mut().enumerate() {
             groups[lane % threads].push((lane, triangle));
         }
-        if threads == 1 {
-            groups.into_iter().for_each(work);
-        } else {
-            let work = &work;
-            std::thread::scope(|scope| {
-                for group in groups {
-                    scope.spawn(move || work(group));
-                }
-            });
-        }
+        on_threads(groups, work);
     }
 
     pub fn finish(mut self) -> Factor<T> {
@@ -293,6 +284,21 @@ impl<T: Scalar> Accumulator<T> {
             rows: self.rows,
             shift: self.shift.unwrap_or_else(|| Shift { center: vec![0.0; width], scale: vec![1.0; width] }),
         }
+    }
+}
+
+/// Runs `work` on each group, each group on its own thread (the caller's
+/// when there is one group): the fixed grouping keeps the results' bits.
+pub(crate) fn on_threads<G: Send>(groups: Vec<G>, work: impl Fn(G) + Sync) {
+    if groups.len() == 1 {
+        groups.into_iter().for_each(work);
+    } else {
+        let work = &work;
+        std::thread::scope(|scope| {
+            for group in groups {
+                scope.spawn(move || work(group));
+            }
+        });
     }
 }
 

@@ -12,8 +12,9 @@ pub struct Dd {
     pub lo: f64,
 }
 
+/// a + b = s + e exactly (Knuth).
 #[inline(always)]
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
+pub(crate) fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let s = a + b;
     let bb = s - a;
     (s, (a - (s - bb)) + (b - bb))

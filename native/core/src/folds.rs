@@ -9,7 +9,7 @@
 //! whole (as a plain [`Accumulator`] takes it), so the factors are of one
 //! basis and merge, and [`Folds::all`] is the factor of all the data.
 
-use crate::accumulate::{Accumulator, Design, Factor, Shift, BLOCK_ROWS, LANES};
+use crate::accumulate::{on_threads, Accumulator, Design, Factor, Shift, BLOCK_ROWS, LANES};
 use crate::dd::Dd;
 use crate::error::CoreError;
 use crate::solve::Fit;
@@ -163,16 +163,7 @@ impl FoldAccumulator {
                 weights.clear();
             }
         };
-        if threads == 1 {
-            groups.into_iter().for_each(work);
-        } else {
-            let work = &work;
-            std::thread::scope(|scope| {
-                for group in groups {
-                    scope.spawn(move || work(group));
-                }
-            });
-        }
+        on_threads(groups, work);
     }
 
     /// The folds' factors; refused when a fold is empty or a training set

@@ -14,6 +14,7 @@ mod nnls;
 pub use elastic_net::{elastic_net, l1_max, ElasticNetSolution};
 pub use nnls::{non_negative, NonNegativeSolution};
 
+use crate::dd::{two_prod, two_sum};
 use crate::CoreError;
 
 /// The reduced problem: ‖z − Rb‖² over b, for data of `rows` rows.
@@ -69,7 +70,7 @@ impl Problem<'_> {
                 let (mut sum, mut error) = (self.target[i], 0.0);
                 for j in i..p {
                     if b[j] != 0.0 {
-                        let (product, product_error) = two_product(row[j], b[j]);
+                        let (product, product_error) = two_prod(row[j], b[j]);
                         let (s, e) = two_sum(sum, -product);
                         sum = s;
                         error += e - product_error;
@@ -122,28 +123,6 @@ impl Problem<'_> {
         }
         squares.into_iter().map(f64::sqrt).collect()
     }
-}
-
-/// a + b = s + e exactly (Knuth).
-#[inline(always)]
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
-    let s = a + b;
-    let bb = s - a;
-    (s, (a - (s - bb)) + (b - bb))
-}
-
-/// a·b = p + e exactly (Dekker, Veltkamp's split): no fused multiply-add, which
-/// the x86-64 baseline lacks and software would make slow.
-#[inline(always)]
-fn two_product(a: f64, b: f64) -> (f64, f64) {
-    fn split(x: f64) -> (f64, f64) {
-        let c = 134_217_729.0 * x;
-        let hi = c - (c - x);
-        (hi, x - hi)
-    }
-    let p = a * b;
-    let ((ah, al), (bh, bl)) = (split(a), split(b));
-    (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
 }
 
 /// The dependency test both solvers' QR factors share: a column whose part
