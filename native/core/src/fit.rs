@@ -762,6 +762,8 @@ impl StreamingFit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cv::Tuned;
+    use crate::estimator::Estimator;
     use crate::testing::Lcg;
 
     fn stream(fit: &mut StreamingFit, csv: &[u8]) {
@@ -1162,5 +1164,99 @@ mod tests {
         fit.begin_source("labels.csv");
         let err = fit.push(b"1\n2\n3\n").unwrap_err();
         assert!(err.to_string().contains("only a label column"), "{err}");
+    }
+
+    /// Streams `csv` in `chunk`-byte pieces, with every further pass `finish` asks for.
+    fn fit_streamed(options: FitOptions, csv: &[u8], chunk: usize, threads: usize) -> Fit {
+        let mut fit = StreamingFit::new(options, None, threads).unwrap();
+        loop {
+            fit.begin_source("data.csv");
+            for piece in csv.chunks(chunk) {
+                fit.push(piece).unwrap();
+            }
+            fit.end_source().unwrap();
+            match fit.finish().unwrap() {
+                Some(done) => return done,
+                None => fit.start_next_pass().unwrap(),
+            }
+        }
+    }
+
+    fn noisy_rows(n: usize, seed: u64) -> (Vec<u8>, Vec<f64>, Vec<f64>) {
+        let mut rng = Lcg::new(seed);
+        let (mut csv, mut x, mut y) = (String::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let row = [rng.normal(), 100.0 + rng.normal(), rng.normal()];
+            let label = 1.0 + 2.0 * row[0] - 0.01 * row[1] + (1.0 + row[0].abs()) * rng.normal();
+            csv.push_str(&format!("{label},{},{},{}\n", row[0], row[1], row[2]));
+            x.extend(row);
+            y.push(label);
+        }
+        (csv.into_bytes(), x, y)
+    }
+
+    #[test]
+    fn every_estimator_streams_to_the_same_bits_for_any_chunking_and_thread_count() {
+        // 150k rows x 4 values is beyond what is kept in memory: the streamed paths proper.
+        let (csv, _, _) = noisy_rows(150_000, 31);
+        let tuned = |penalty| Some(Tuning { penalty, folds: 5 });
+        let cases = [
+            FitOptions { tuning: tuned(Tuned::L2), ..FitOptions::default() },
+            FitOptions { tuning: tuned(Tuned::L1), penalties: Penalties { wd: 0.01, ..Penalties::default() }, ..FitOptions::default() },
+            FitOptions { penalties: Penalties { l1: 0.05, wd: 0.1, ..Penalties::default() }, ..FitOptions::default() },
+            FitOptions { penalties: Penalties { non_negative: true, ..Penalties::default() }, ..FitOptions::default() },
+            FitOptions { covariance: CovarianceType::Hc3, ..FitOptions::default() },
+        ];
+        for options in cases {
+            let reference = fit_streamed(options, &csv, 1 << 16, 1);
+            for (chunk, threads) in [(997, 2), (1 << 20, 3)] {
+                let other = fit_streamed(options, &csv, chunk, threads);
+                assert_eq!(other.coefficients, reference.coefficients, "{options:?}, chunk {chunk}, threads {threads}");
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&other.statistics.std_errors), bits(&reference.statistics.std_errors), "NaN where not estimated");
+                assert_eq!(other.cv, reference.cv);
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_robust_errors_and_cross_validation_equal_the_in_memory_ones() {
+        let (csv, x, y) = noisy_rows(150_000, 37);
+        let robust = FitOptions { covariance: CovarianceType::Hc1, ..FitOptions::default() };
+        let streamed = fit_streamed(robust, &csv, 1 << 16, 2);
+        let in_memory = fit_arrays(&x, &y, 3, robust, 2).unwrap();
+        assert_eq!(streamed.covariance, CovarianceType::Hc1);
+        for (a, b) in streamed.statistics.std_errors.iter().zip(&in_memory.statistics.std_errors) {
+            assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
+        }
+        let tuned = FitOptions { tuning: Some(Tuning { penalty: Tuned::L2, folds: 4 }), ..FitOptions::default() };
+        let streamed = fit_streamed(tuned, &csv, 1 << 16, 2);
+        let in_memory = fit_arrays(&x, &y, 3, tuned, 2).unwrap();
+        let (a, b) = (streamed.cv.unwrap(), in_memory.cv.unwrap());
+        assert_eq!(a.curve.grid, b.curve.grid);
+        assert_eq!(a.curve.best, b.curve.best);
+        for (m, n) in a.curve.mse.iter().zip(&b.curve.mse) {
+            assert!((m - n).abs() <= 1e-12 * n, "{m} vs {n}");
+        }
+    }
+
+    #[test]
+    fn a_cross_validated_penalty_on_ill_conditioned_data_is_refitted_in_extended_precision() {
+        let (csv, x, y) = polynomial(200_000, 1e3);
+        let tuned = FitOptions { tuning: Some(Tuning { penalty: Tuned::L2, folds: 5 }), ..FitOptions::default() };
+        let mut fit = StreamingFit::new(tuned, None, 2).unwrap();
+        stream(&mut fit, &csv);
+        assert!(fit.finish().unwrap().is_none(), "f64 cannot certify this fit");
+        fit.start_next_pass().unwrap();
+        stream(&mut fit, &csv);
+        let model = fit.finish().unwrap().unwrap();
+        assert_eq!(model.precision, Precision::Extended);
+        let chosen = model.cv.as_ref().unwrap().chosen();
+        assert_eq!(model.estimator, Estimator::ridge(chosen));
+        let direct = FitOptions { penalties: Penalties { l2: chosen, ..Penalties::default() }, extended: true, ..FitOptions::default() };
+        let reference = fit_arrays(&x, &y, 5, direct, 1).unwrap();
+        for (b, r) in model.coefficients.iter().zip(&reference.coefficients) {
+            assert!((b - r).abs() <= 1e-12 * r.abs().max(1e-300), "{b} vs {r}");
+        }
     }
 }
