@@ -96,7 +96,15 @@ export interface BindingChannelFormat {
 
 export interface BindingFit {
   fitIntercept: boolean
+  /** The estimator's penalties (0 where unused) and constraint. */
   l2: number
+  l1: number
+  wd: number
+  nonNegative: boolean
+  /** Non-negative fits: true where a slope is held at 0 by its constraint. */
+  atBound: Array<boolean>
+  /** "nonrobust" or "HC0".."HC3": what the standard errors come from. */
+  covarianceType: string
   intercept: number
   coefficients: Array<number>
   /** True where a feature is a linear combination of earlier ones (coefficient 0). */
@@ -120,6 +128,19 @@ export interface BindingFitOptions {
   fitIntercept?: boolean
   /** Ridge penalty alpha >= 0 on the slopes, as scikit-learn's Ridge (default 0). */
   l2?: number
+  /** Elastic net penalties on scikit-learn ElasticNet's scale (default 0). */
+  l1?: number
+  wd?: number
+  /** Slopes constrained to be >= 0 (default false). */
+  nonNegative?: boolean
+  /** "l2", "l1" or "wd": chosen by exact k-fold cross-validation over `cvFolds` folds (default 5). */
+  tune?: string
+  cvFolds?: number
+  /** "HC0".."HC3": robust standard errors from a second pass (default classical). */
+  robustSe?: string
+  /** Streamed rows: the 1-based column (the label is 1) or the header name of the sample weights. */
+  weightColumn?: number
+  weightColumnName?: string
   /**
    * Always factor in double-double (~32 digits) instead of deciding from
    * the f64 pass's error estimate (default false).
