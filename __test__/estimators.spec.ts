@@ -131,6 +131,9 @@ withPython(`l2=auto: the CV curve equals a direct fold-wise computation (1e-8) a
   t.true(r.grid_size >= 20, `grid of ${r.grid_size}`);
   t.true(r.mse <= 1e-8, `CV curve differs by ${r.mse}`);
   t.is(r.chosen_index, r.argmin);
+  t.true(r.fitted_penalty as unknown as boolean, 'the model is fitted with the chosen l2');
+  t.true(r.coefficients <= 1e-8, `coefficients differ from Ridge(alpha=chosen) by ${r.coefficients}`);
+  t.regex(trained.run.stdout, /Model:\s+Ridge/);
   t.regex(trained.run.stdout, /cross-validation/i);
 });
 
@@ -139,6 +142,8 @@ withPython(`l1=auto: the lasso CV curve equals scikit-learn Lasso fitted fold by
   const r = await compare(t, 'lasso_cv', trained);
   t.true(r.mse <= 1e-8, `CV curve differs by ${r.mse}`);
   t.is(r.chosen_index, r.argmin);
+  t.true(r.fitted_penalty as unknown as boolean, 'the model is fitted with the chosen l1');
+  t.true(r.coefficients <= 1e-8, `coefficients differ from Lasso(alpha=chosen) by ${r.coefficients}`);
 });
 
 // ---------------------------------------------------------------------------

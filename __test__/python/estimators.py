@@ -158,6 +158,17 @@ def check(case, directory, model_file):
         out["argmin"] = int(np.argmin(curve))
         out["chosen_index"] = int(np.flatnonzero(grid == cv["chosen"])[0]) if np.any(grid == cv["chosen"]) else -1
         out["grid_size"] = len(grid)
+        # The model is the refit on all rows with the chosen penalty.
+        chosen = cv["chosen"]
+        if case == "ridge_cv":
+            from sklearn.linear_model import Ridge
+
+            out["fitted_penalty"] = model["l2"] == chosen
+            ref = Ridge(alpha=chosen, solver="cholesky").fit(x, y)
+        else:
+            out["fitted_penalty"] = model["l1"] == chosen
+            ref = Lasso(alpha=chosen, tol=1e-14, max_iter=1_000_000).fit(x, y)
+        out["coefficients"] = relative(b, ref.coef_)
     print(json.dumps(out))
 
 

@@ -105,6 +105,9 @@ pub struct Factor<T> {
     pub design: Design,
     pub triangle: Triangle<T>,
     pub rows: u64,
+    /// Σ w of the rows, each weight as folded (fl(√w)²); `rows` when unweighted.
+    /// Penalties on a mean loss (the elastic net's) and weighted mses divide by it.
+    pub weight: f64,
     pub shift: Shift,
 }
 
@@ -120,6 +123,7 @@ pub struct Accumulator<T> {
     roots: Vec<f64>,
     blocks: u64,
     rows: u64,
+    weight: f64,
     threads: usize,
 }
 
@@ -135,6 +139,7 @@ impl<T: Scalar> Accumulator<T> {
             roots: Vec::new(),
             blocks: 0,
             rows: 0,
+            weight: 0.0,
             threads: threads.clamp(1, LANES),
         }
     }
@@ -193,6 +198,11 @@ impl<T: Scalar> Accumulator<T> {
             return;
         }
         self.rows += (raw.len() / width) as u64;
+        // In row order, so the sum is the same however the rows were chunked.
+        self.weight = match roots {
+            Some(roots) => roots.iter().fold(self.weight, |sum, r| r.mul_add(*r, sum)),
+            None => self.weight + (raw.len() / width) as f64,
+        };
         let block_len = BLOCK_ROWS * width;
         // The shift comes from the first block, so the first block waits in `pending`.
         if !self.pending.is_empty() || self.shift.is_none() {
@@ -282,6 +292,7 @@ impl<T: Scalar> Accumulator<T> {
             design: self.design,
             triangle,
             rows: self.rows,
+            weight: self.weight,
             shift: self.shift.unwrap_or_else(|| Shift { center: vec![0.0; width], scale: vec![1.0; width] }),
         }
     }

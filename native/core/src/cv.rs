@@ -84,7 +84,7 @@ pub fn tune(folds: &Folds, tuning: Tuning, penalties: Penalties) -> Result<(Pena
     let grid = match tuning.penalty {
         Tuned::L2 => ridge_grid(&all),
         // l2 = n·wd: the ridge grid on the elastic net's scale.
-        Tuned::Wd => ridge_grid(&all).iter().map(|l2| l2 / all.rows as f64).collect(),
+        Tuned::Wd => ridge_grid(&all).iter().map(|l2| l2 / all.weight).collect(),
         Tuned::L1 => l1_grid(&all),
     };
     let curve = cross_validate(folds, &grid, |factor, value| fit_factor(factor, tuning.penalty.set(penalties, value), Precision::Double))?;
@@ -99,7 +99,7 @@ pub fn tune(folds: &Folds, tuning: Tuning, penalties: Penalties) -> Result<(Pena
 pub fn l1_grid(all: &Factor<f64>) -> Vec<f64> {
     let reduced = reduce(all);
     let weights: Vec<f64> = reduced.slope_scale.iter().map(|s| s * reduced.label_scale).collect();
-    let top = l1_max(&Problem { triangle: &reduced.triangle, target: &reduced.target, rows: reduced.rows as f64 }, &weights);
+    let top = l1_max(&Problem { triangle: &reduced.triangle, target: &reduced.target, rows: reduced.weight }, &weights);
     let top = if top > 0.0 && top.is_finite() { top } else { 1.0 };
     let steps = (L1_GRID_DECADES * RIDGE_GRID_PER_DECADE) as usize;
     (0..=steps).map(|i| top * 10f64.powf(-L1_GRID_DECADES * i as f64 / steps as f64)).collect()

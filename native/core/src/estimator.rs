@@ -17,7 +17,8 @@ use crate::solve::{from_slopes, reduce, solve, Fit, Precision, Reduced};
 pub struct Penalties {
     /// Ridge: ‖y − Xb‖² + l2‖b‖² (scikit-learn `Ridge`).
     pub l2: f64,
-    /// Elastic net: (1/(2n))‖y − Xb‖² + l1‖b‖₁ + (wd/2)‖b‖² (scikit-learn `ElasticNet`).
+    /// Elastic net: (1/(2n))‖y − Xb‖² + l1‖b‖₁ + (wd/2)‖b‖² (scikit-learn `ElasticNet`);
+    /// weighted, (1/(2Σw))Σw·r² + ... (scikit-learn's `sample_weight`).
     pub l1: f64,
     pub wd: f64,
     /// Slopes ≥ 0 (scikit-learn `positive=True`).
@@ -134,8 +135,8 @@ pub fn fit_factor<T: Scalar>(factor: &Factor<T>, penalties: Penalties, precision
         return Ok(fit);
     }
     if penalties.wd > 0.0 {
-        // Without l1 the elastic net is ridge with l2 = n·wd: exact by the direct solve.
-        let mut fit = solve(factor, penalties.wd * factor.rows as f64, precision)?;
+        // Without l1 the elastic net is ridge with l2 = n·wd (n = Σw when weighted): exact by the direct solve.
+        let mut fit = solve(factor, penalties.wd * factor.weight, precision)?;
         fit.estimator = Estimator::ElasticNet { l1: 0.0, wd: penalties.wd };
         return Ok(fit);
     }
@@ -143,5 +144,6 @@ pub fn fit_factor<T: Scalar>(factor: &Factor<T>, penalties: Penalties, precision
 }
 
 fn problem(reduced: &Reduced) -> Problem<'_> {
-    Problem { triangle: &reduced.triangle, target: &reduced.target, rows: reduced.rows as f64 }
+    // The mean loss of a weighted fit is Σw·r²/Σw, as scikit-learn's with sample_weight.
+    Problem { triangle: &reduced.triangle, target: &reduced.target, rows: reduced.weight }
 }

@@ -185,7 +185,14 @@ impl FoldAccumulator {
             self.start();
         }
         self.fold_dealt();
-        Ok(Folds { factors: self.accumulators.into_iter().map(Accumulator::finish).collect() })
+        let factors: Vec<Factor<f64>> = self.accumulators.into_iter().map(Accumulator::finish).collect();
+        if let Some(f) = factors.iter().position(|factor| factor.weight <= 0.0) {
+            return Err(CoreError::InvalidArgument(format!(
+                "fold {f} of the {k}-fold cross-validation holds only rows of weight 0 (row i is in fold i mod {k}), so it cannot be scored; \
+                 use another cv_folds or drop the rows of weight 0"
+            )));
+        }
+        Ok(Folds { factors })
     }
 }
 
@@ -227,11 +234,12 @@ impl Folds {
         for factor in kept {
             merged.triangle.merge(&factor.triangle);
             merged.rows += factor.rows;
+            merged.weight += factor.weight;
         }
         merged
     }
 
-    /// Mean squared error of `fit` on fold f's rows, in the label's units,
+    /// (Weighted) mean squared error of `fit` on fold f's rows, in the label's units,
     /// from the fold's factor alone: with β the fit's parameters in the
     /// factor's shifted, scaled basis, ‖R_f·[β; −1]‖² / s0² is the sum of
     /// squared residuals. `fit` may be of any factor of the same design: a
@@ -262,7 +270,8 @@ impl Folds {
             squares = residual.mul_add(residual, squares);
         }
         let unscale = 1.0 / label_scale;
-        squares * unscale * unscale / factor.rows as f64
+        // Σw·r² / Σw: the weighted mse, the plain one when unweighted.
+        squares * unscale * unscale / factor.weight
     }
 }
 

@@ -392,10 +392,32 @@ impl Model {
                 return Err(format!("weight_column.column is {}, but column 1 is the label", w.column));
             }
         }
+        let penalised = self.l2 > 0.0 || self.l1 > 0.0 || self.wd > 0.0;
+        if self.l2 > 0.0 && (self.l1 > 0.0 || self.wd > 0.0) {
+            return Err("it has both a ridge penalty (l2) and elastic net penalties (l1, wd); a fit has one or the other".into());
+        }
+        if self.non_negative && penalised {
+            return Err("a non-negative fit has no penalties, but l2, l1 or wd is set".into());
+        }
+        if self.inference.is_some() && (penalised || self.non_negative) {
+            return Err("penalised and non-negative fits have no classical covariance, but inference is set".into());
+        }
         if let Some(cv) = &self.cv {
             let g = cv.grid.len();
-            if cv.folds < 2 || g == 0 || cv.mse.len() != g || cv.standard_error.len() != g || !["l2", "l1", "wd"].contains(&cv.parameter.as_str()) {
+            let fitted = match cv.parameter.as_str() {
+                "l2" => Some(self.l2),
+                "l1" => Some(self.l1),
+                "wd" => Some(self.wd),
+                _ => None,
+            };
+            if cv.folds < 2 || g == 0 || cv.mse.len() != g || cv.standard_error.len() != g || fitted.is_none() {
                 return Err("cv must name l2, l1 or wd, have folds >= 2 and one mse and standard error per grid value".into());
+            }
+            if !cv.grid.contains(&cv.chosen) || !cv.grid.contains(&cv.one_standard_error) || fitted != Some(cv.chosen) {
+                return Err(format!(
+                    "cv.chosen ({}) and cv.one_standard_error must be values of cv.grid, and the model's {} must be cv.chosen",
+                    cv.chosen, cv.parameter
+                ));
             }
         }
         if let Some(j) = (0..p).find(|&j| self.aliased[j] && self.coefficients[j] != 0.0) {
@@ -505,12 +527,37 @@ mod tests {
             (Box::new(|v| v["statistics"]["rank"] = 5.into()), "rank 5"),
             (Box::new(|v| v["aliased"] = serde_json::json!([true])), "aliased but its coefficient"),
             (Box::new(|v| v["statistics"]["precision"] = "single".into()), "precision"),
+            (Box::new(|v| v["l1"] = 0.5.into()), "no classical covariance"),
+            (Box::new(|v| v["statistics"]["covariance_type"] = "HC9".into()), "covariance_type"),
+            (Box::new(|v| v["at_bound"] = serde_json::json!([true])), "\"at_bound\" has 1 entries"),
+            (Box::new(|v| v["weight_column"] = serde_json::json!({"name": "y", "column": 1})), "column 1 is the label"),
+            (
+                Box::new(|v| {
+                    v["inference"] = Value::Null;
+                    v["l2"] = 2.0.into();
+                    v["cv"] = serde_json::json!({"parameter": "l2", "folds": 5, "grid": [1.0], "mse": [1.0], "standard_error": [0.1], "chosen": 1.0, "one_standard_error": 1.0});
+                }),
+                "must be cv.chosen",
+            ),
         ];
         for (edit, needle) in cases {
             let message = refused(&edited(edit));
             assert!(message.contains(needle), "{message} should say {needle}");
             assert!(message.starts_with("model.json is not a valid linear model"), "{message}");
         }
+    }
+
+    #[test]
+    fn a_model_without_the_estimator_fields_loads_as_least_squares() {
+        let text = edited(|v| {
+            let fields = v.as_object_mut().unwrap();
+            for name in ["l1", "wd", "non_negative", "at_bound", "weight_column", "cv"] {
+                fields.remove(name);
+            }
+            v["statistics"].as_object_mut().unwrap().remove("covariance_type");
+        });
+        let model = Model::parse(text.as_bytes(), "old.json").unwrap();
+        assert_eq!((model.l1, model.wd, model.non_negative, model.statistics.covariance_type.as_str()), (0.0, 0.0, false, "nonrobust"));
     }
 
     #[test]

@@ -171,6 +171,8 @@ pub struct Reduced {
     /// The part of ‖y‖² no b can reach: the least-squares residual sum of squares.
     pub residual: f64,
     pub rows: u64,
+    /// Σw of the rows (`rows` unweighted): the n of the elastic net's mean loss.
+    pub weight: f64,
     /// s_j of each feature: scaled x'_j = (x_j − c_j)·s_j.
     pub slope_scale: Vec<f64>,
     /// s_y: scaled y' = (y − c_0)·s_y.
@@ -194,7 +196,15 @@ pub fn reduce<T: Scalar>(factor: &Factor<T>) -> Reduced {
     let target = (0..p).map(|a| r.get(lead + a, y).to_f64()).collect();
     let last = r.get(y, y);
     let scale = &factor.shift.scale;
-    Reduced { triangle, target, residual: (last * last).to_f64(), rows: factor.rows, slope_scale: scale[1..].to_vec(), label_scale: scale[0] }
+    Reduced {
+        triangle,
+        target,
+        residual: (last * last).to_f64(),
+        rows: factor.rows,
+        weight: factor.weight,
+        slope_scale: scale[1..].to_vec(),
+        label_scale: scale[0],
+    }
 }
 
 /// A fit from slopes solved elsewhere, in the scaled units of [`reduce`]
@@ -374,10 +384,12 @@ fn assemble<T: Scalar>(
     let nf = n as f64;
     let df_resid = nf - rank as f64;
     let df_model = (rank - lead) as f64;
-    let mse = rss / nf;
+    // Σw·r² / Σw: the weighted mean of the squared residuals (the plain one
+    // unweighted), as scored channels report it; n stays the row count for inference.
+    let mse = rss / factor.weight;
     // The label's units squared can leave float64 below as well as above: a
     // positive mse (or σ²) that rounds to 0 would give zero-width intervals.
-    let scaled_mse = scaled_rss / nf;
+    let scaled_mse = scaled_rss / factor.weight;
     if scaled_mse > 0.0 && (mse == 0.0 || units.label_squared(scaled_mse / df_resid.max(1.0)) == 0.0) {
         return Err(CoreError::NonFiniteResult(
             "the fit's mse is below the range of float64 numbers (the label's units squared underflow); rescale the label toward units near 1".into(),
@@ -396,7 +408,7 @@ fn assemble<T: Scalar>(
         r_squared,
         adj_r_squared,
         mse,
-        rmse: units.label((scaled_rss / nf).sqrt()),
+        rmse: units.label(scaled_mse.sqrt()),
         residual_std_error: f64::NAN,
         f_statistic: f64::NAN,
         f_p_value: f64::NAN,
