@@ -1,10 +1,20 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { HYPERPARAMETER_NAMES } from '../src/contract/hyperparameter-table';
 import { parseHyperparameters, readHyperparameters } from '../src/contract/hyperparameters';
+import { IGNORED, REFUSED } from '../src/contract/linear-learner';
 import { mlPaths } from '../src/contract/paths';
 import { ErrorCode, LinearError, failureLine } from '../src/errors';
+import { README, withSections } from '../scripts/docs';
+import { FORMATS_PYTHON_ENV, PYTHON_SCRIPTS, formatsPython } from './helpers/python';
+
+const SDK = formatsPython();
+const withSdk = 'python' in SDK ? test : test.skip;
+const NEEDS_SDK = 'reason' in SDK ? ` (skipped: ${SDK.reason})` : '';
 
 const SGD_ONLY_KNOBS = [
   'epochs',
@@ -16,6 +26,7 @@ const SGD_ONLY_KNOBS = [
   'beta_2',
   'bias_lr_mult',
   'bias_wd_mult',
+  'use_lr_scheduler',
   'lr_scheduler_step',
   'lr_scheduler_factor',
   'lr_scheduler_minimum_lr',
@@ -47,6 +58,23 @@ function parseError(raw: unknown): LinearError {
   }
   throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
 }
+
+withSdk(`every Linear Learner hyperparameter of the SageMaker Python SDK is in the table, ignored or refused, and the lists hold no other${NEEDS_SDK}`, (t) => {
+  if (!('python' in SDK)) return;
+  const output = execFileSync(SDK.python, [path.join(PYTHON_SCRIPTS, 'linear_learner.py')], { encoding: 'utf8', env: { ...process.env, ...FORMATS_PYTHON_ENV } });
+  // The SDK prints its own notices on stdout first.
+  const sdkNames = JSON.parse(output.trim().split('\n').at(-1) ?? '[]') as string[];
+  t.true(sdkNames.includes('use_lr_scheduler'), 'the SDK declares use_lr_scheduler');
+  const known = new Set<string>([...HYPERPARAMETER_NAMES, ...IGNORED, ...REFUSED.keys()]);
+  t.deepEqual(sdkNames.filter((name) => !known.has(name)), [], 'SDK names this container does not know');
+  t.deepEqual([...IGNORED, ...REFUSED.keys()].filter((name) => !sdkNames.includes(name)), [], 'listed names the SDK does not declare');
+});
+
+test("the README's hyperparameter table is the table (npm run docs regenerates it)", (t) => {
+  const readme = readFileSync(README, 'utf8');
+  t.is(readme, withSections(readme));
+  for (const name of HYPERPARAMETER_NAMES) t.regex(readme, new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+});
 
 test('a missing file or an empty object gives the defaults', (t) => {
   const expected = { hyperparameters: DEFAULTS, warnings: [] };

@@ -1,16 +1,19 @@
 /**
- * Regenerates the README sections that come from the code (today: the
- * failure-code table from the error catalogue). `npm run docs`; a test fails
+ * Regenerates the README sections that come from the code: the failure-code
+ * table from the error catalogue, the hyperparameter table from its table,
+ * the metric definitions from the metric names. `npm run docs`; a test fails
  * when the README is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { hyperparameterTable } from '../src/contract/hyperparameter-table';
 import { catalogueTable } from '../src/errors';
+import { metricTable } from '../src/report/metrics';
 
 export const README = path.join(__dirname, '..', 'README.md');
 
 /** Generated sections, each between `<!-- name:start -->` and `<!-- name:end -->`. */
-export const SECTIONS: Record<string, () => string> = { errors: catalogueTable };
+export const SECTIONS: Record<string, () => string> = { errors: catalogueTable, hyperparameters: hyperparameterTable, metrics: metricTable };
 
 export function withSections(readme: string): string {
   let text = readme;

@@ -7,6 +7,9 @@
 #                           RecordIO-protobuf (v3 moved those serializers)
 #   __test__/.venv/estimators  numpy, scipy, scikit-learn and statsmodels
 #                           (reference estimators)
+#   __test__/.venv/botocore botocore, whose SageMaker service model checks
+#                           `linear describe` as a CreateAlgorithm request,
+#                           and regex for the model's \p{L} patterns
 # Idempotent: a venv whose imports work is left as it is. A venv that cannot be
 # made is reported here and its tests are skipped with the reason; this script
 # itself never fails the run.
@@ -32,4 +35,5 @@ ensure "$ROOT/__test__/.venv/formats" \
 ensure "$ROOT/__test__/.venv/estimators" \
   'import numpy, scipy.optimize, sklearn.linear_model, statsmodels.api' \
   numpy scipy scikit-learn statsmodels
+ensure "$ROOT/__test__/.venv/botocore" 'import botocore.session, botocore.validate, regex' botocore regex
 exit 0

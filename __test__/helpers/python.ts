@@ -9,8 +9,11 @@
  *   at __test__/.venv/formats.
  * - `estimatorsPython()`: numpy, scipy, scikit-learn and statsmodels (reference
  *   estimators), at __test__/.venv/estimators.
+ * - `botocorePython()`: botocore, whose SageMaker service model is the
+ *   reference for CreateAlgorithm requests, and regex for its patterns, at
+ *   __test__/.venv/botocore.
  *
- * Both are decided before tests are registered, so tests that need them are
+ * All are decided before tests are registered, so tests that need them are
  * registered as skipped, with the reason, where they cannot be had.
  */
 import { spawnSync } from 'node:child_process';
@@ -69,3 +72,6 @@ export const formatsPython = virtualenv(
 
 /** The Python with scikit-learn, statsmodels and scipy. */
 export const estimatorsPython = virtualenv('estimators', 'import numpy, scipy.optimize, sklearn.linear_model, statsmodels.api', 'scikit-learn, statsmodels or scipy');
+
+/** The Python with botocore (its SageMaker service model) and regex. */
+export const botocorePython = virtualenv('botocore', 'import botocore.session, botocore.validate, regex', 'botocore or regex');

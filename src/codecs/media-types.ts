@@ -60,6 +60,9 @@ const RESPONSE_FORMATS = typesOf<ResponseFormat>([
 /** Every content type a channel may declare, for messages and the README. */
 export const CHANNEL_CONTENT_TYPES = [CSV_TYPES[0], LIBSVM_TYPES[0], RECORDIO_TYPES[0], PARQUET_TYPES[0]];
 
+/** The same with every alias and the sniffed types: what a channel's ContentType may say. */
+export const CHANNEL_MEDIA_TYPES = [...DATA_FORMATS.keys(), ...SNIFFED_DATA_TYPES];
+
 /**
  * A channel's declared format: undefined when the type says nothing about the
  * rows (gzip, octet-stream), so each file is sniffed; an error for types that are not read.

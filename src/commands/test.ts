@@ -39,7 +39,7 @@ export async function runTest(paths: MlPaths, ctx: RunContext): Promise<void> {
   await pending;
   if (printed === 0) throw new LinearError(ErrorCode.EMPTY_FILE, `channel '${TEST}' has no data rows`);
   const m = scorer.metrics();
-  if (m) metricLines('local', TEST, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }).forEach((l) => ctx.log(l));
+  if (m) metricLines('local', TEST, model.document, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }).forEach((l) => ctx.log(l));
 }
 
 export function testCommand(run: Runner): Command {

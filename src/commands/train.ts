@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { channelFormat } from '../contract/channel-format';
-import { channelSources } from '../contract/channels';
+import { SCORED_CHANNELS, TRAIN_CHANNEL, channelSources } from '../contract/channels';
 import { readInputDataConfig, readResourceConfig } from '../contract/config';
 import { readHyperparameters, type Hyperparameters, type Penalty } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
@@ -22,32 +22,29 @@ import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
-const TRAIN = 'train';
-const SCORED_CHANNELS = ['validation', 'test'];
-
 export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const { hyperparameters, warnings } = await readHyperparameters(paths);
   warnings.forEach((w) => ctx.log(w));
   const channels = await readInputDataConfig(paths);
   const formats = Object.fromEntries(
-    [TRAIN, ...SCORED_CHANNELS].map((name) => [name, channelFormat(name, channels[name], { training: name === TRAIN, labelColumn: hyperparameters.labelColumn })]),
+    [TRAIN_CHANNEL, ...SCORED_CHANNELS].map((name) => [name, channelFormat(name, channels[name], { training: name === TRAIN_CHANNEL, labelColumn: hyperparameters.labelColumn })]),
   );
   const resource = await readResourceConfig(paths);
   await checkWritable(paths);
 
-  const config = channels[TRAIN];
-  const files = await channelSources(paths, TRAIN, config, ctx.signal);
+  const config = channels[TRAIN_CHANNEL];
+  const files = await channelSources(paths, TRAIN_CHANNEL, config, ctx.signal);
   if (files === undefined) {
-    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TRAIN}' channel: ${paths.channel(TRAIN)} does not exist; put the training data (label first) there`);
+    throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TRAIN_CHANNEL}' channel: ${paths.channel(TRAIN_CHANNEL)} does not exist; put the training data (label first) there`);
   }
   if (files.length === 0) {
-    throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN}' channel (${paths.channel(TRAIN)}) holds no data files; put the training data (label first) there`);
+    throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN_CHANNEL}' channel (${paths.channel(TRAIN_CHANNEL)}) holds no data files; put the training data (label first) there`);
   }
   const mode = config?.inputMode ?? 'File';
-  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN}' (${mode} mode, ${estimatorSettings(hyperparameters)})`);
+  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN_CHANNEL}' (${mode} mode, ${estimatorSettings(hyperparameters)})`);
   const started = Date.now();
-  const trainer = new Trainer(fitOptions(hyperparameters, solverMemoryBudget()), hyperparameters.featureDim, formats[TRAIN]);
-  const channel = `channel '${TRAIN}'`;
+  const trainer = new Trainer(fitOptions(hyperparameters, solverMemoryBudget()), hyperparameters.featureDim, formats[TRAIN_CHANNEL]);
+  const channel = `channel '${TRAIN_CHANNEL}'`;
   // A pipe can be read once: its bytes are kept on local disk in case another pass is needed.
   const spills: Spill[] = [];
   const stream = { root: paths.dataDir, signal: ctx.signal };
@@ -58,9 +55,9 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     if (summaries.every((s) => s.rows === 0)) {
       const names = summaries.map((s) => s.displayName).join(', ');
       if (summaries.some((s) => s.hadHeader)) {
-        throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN}' has header rows but no data rows (${names}); add rows of numbers below the header`);
+        throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN_CHANNEL}' has header rows but no data rows (${names}); add rows of numbers below the header`);
       }
-      throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN}' is empty (${names}); upload rows with the label first`);
+      throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN_CHANNEL}' is empty (${names}); upload rows with the label first`);
     }
     let fit = await trainer.finish();
     while (fit === null) {
@@ -89,10 +86,10 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   }
   await ctx.out(`${summaryTable(doc)}\n`);
   const s = doc.statistics;
-  const lines = metricLines(resource.currentHost, TRAIN, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
+  const lines = metricLines(resource.currentHost, TRAIN_CHANNEL, doc, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
   for (const channel of SCORED_CHANNELS) {
     const m = await scoreChannel(paths, channel, channels[channel], formats[channel], model, ctx);
-    if (m) lines.push(...metricLines(resource.currentHost, channel, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
+    if (m) lines.push(...metricLines(resource.currentHost, channel, doc, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
   await writeModel(paths, model);
@@ -205,7 +202,7 @@ function solverMemoryBudget(): number {
 }
 
 export function trainCommand(run: Runner): Command {
-  return new Command(TRAIN)
+  return new Command('train')
     .description('fit the model on the train channel (SageMaker: docker run <image> train) and write model/model.json')
     .option(ML_ROOT_OPTION, 'SageMaker directory tree to read and write', DEFAULT_ML_ROOT)
     .action((options: { mlRoot: string }) => run(runTrain, options.mlRoot));

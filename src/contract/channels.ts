@@ -5,6 +5,11 @@ import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import type { ChannelConfig } from './config';
 import type { MlPaths } from './paths';
 
+/** The channel training fits. */
+export const TRAIN_CHANNEL = 'train' as const;
+/** The channels training scores with the fitted model, when their rows carry labels. */
+export const SCORED_CHANNELS = ['validation', 'test'] as const;
+
 /**
  * Every data file of a File/FastFile channel, or undefined when the channel was
  * not given. S3 prefixes may arrive as nested folders, so the walk is recursive;

@@ -1,13 +1,30 @@
-import { ErrorCode, LinearError, clip } from '../errors';
+/**
+ * Reads hyperparameters.json: each entry through its parser in the table
+ * (hyperparameter-table.ts), Linear Learner's other names through their
+ * lists (linear-learner.ts), then the checks across entries. Every problem is
+ * collected so one failed job reports them all.
+ */
+import { closestName } from '../did-you-mean';
+import { ErrorCode, LinearError } from '../errors';
 import { isJsonObject, readJsonConfig } from './config';
+import {
+  HYPERPARAMETERS,
+  HYPERPARAMETER_NAMES,
+  invalid,
+  isHyperparameterName,
+  shown,
+  unsupported,
+  type Hyperparameter,
+  type HyperparameterName,
+  type HyperparameterValues,
+  type Penalty,
+  type RobustCovariance,
+  type Scalar,
+} from './hyperparameter-table';
+import { IGNORED, REFUSED } from './linear-learner';
 import type { MlPaths } from './paths';
 
-/** A penalty given as a number, or 'auto': chosen by exact k-fold cross-validation. */
-export type Penalty = number | 'auto';
-
-/** Heteroskedasticity-robust covariance estimators (statsmodels' cov_type names). */
-export const ROBUST_COVARIANCES = ['HC0', 'HC1', 'HC2', 'HC3'] as const;
-export type RobustCovariance = (typeof ROBUST_COVARIANCES)[number];
+export type { Penalty, RobustCovariance } from './hyperparameter-table';
 
 export interface Hyperparameters {
   /** Fit an intercept term; false forces the fitted plane through the origin. */
@@ -37,189 +54,25 @@ export interface ParsedHyperparameters {
   warnings: string[];
 }
 
-export interface HyperparameterDoc {
-  name: string;
-  type: string;
-  default: string;
-  description: string;
-}
-
-/** The supported hyperparameters; the README's table mirrors this one. */
-export const HYPERPARAMETER_DOCS = [
-  {
-    name: 'fit_intercept',
-    type: 'boolean',
-    default: 'true',
-    description: 'Fit an intercept term; false forces the fitted plane through the origin.',
-  },
-  {
-    name: 'use_bias',
-    type: 'boolean',
-    default: 'true',
-    description: "Linear Learner's name for fit_intercept; when both are set they must agree.",
-  },
-  {
-    name: 'l2',
-    type: "number >= 0 or 'auto'",
-    default: '0',
-    description:
-      'Ridge penalty alpha: minimises ||y - Xb||^2 + alpha * ||b||^2 with the intercept not penalised, ' +
-      "as scikit-learn's Ridge. 0 gives ordinary least squares; auto chooses alpha by exact k-fold cross-validation (cv_folds).",
-  },
-  {
-    name: 'l1',
-    type: "number >= 0 or 'auto'",
-    default: '0',
-    description:
-      "Elastic net L1 penalty on scikit-learn ElasticNet's scale: minimises (1/(2n)) ||y - Xb||^2 + l1 ||b||_1 + (wd/2) ||b||^2 " +
-      '(intercept not penalised), so l1 = alpha * l1_ratio. auto chooses it by exact k-fold cross-validation.',
-  },
-  {
-    name: 'wd',
-    type: "number >= 0 or 'auto'",
-    default: '0',
-    description:
-      'Elastic net L2 penalty (weight decay) on the same scale as l1: wd = alpha * (1 - l1_ratio). ' +
-      'Equivalent to l2 = n * wd; set l2 or wd, not both. auto chooses it by exact k-fold cross-validation.',
-  },
-  {
-    name: 'non_negative',
-    type: 'boolean',
-    default: 'false',
-    description: "Constrains every slope to be >= 0 (scikit-learn's positive=True); the intercept stays free.",
-  },
-  {
-    name: 'weight_column',
-    type: 'column name or number',
-    default: 'none',
-    description:
-      'A column after the label holding sample weights (weighted least squares, as statsmodels WLS): its header name, ' +
-      'or its 1-based number counting the label as column 1. Weight 0 skips a row; negative or missing weights are an error.',
-  },
-  {
-    name: 'cv_folds',
-    type: 'integer >= 2',
-    default: '5',
-    description: 'Folds of the cross-validation behind l2, l1 or wd = auto; row i (0-based, files in sorted order) is in fold i mod cv_folds.',
-  },
-  {
-    name: 'robust_se',
-    type: "'HC0', 'HC1', 'HC2', 'HC3' or 'none'",
-    default: 'none',
-    description:
-      "Heteroskedasticity-robust standard errors (statsmodels' cov_type): t, p, confidence intervals and the F test use them. " +
-      'Costs a second pass over the training data. Ordinary and weighted least squares only.',
-  },
-  {
-    name: 'feature_dim',
-    type: "'auto' or integer > 0",
-    default: 'auto',
-    description: 'Number of feature columns (the label excluded); when set, training fails if the data differs.',
-  },
-  {
-    name: 'label_column',
-    type: 'column name',
-    default: 'first column',
-    description: 'Parquet channels: the column holding the label, when it is not the first column.',
-  },
-  {
-    name: 'predictor_type',
-    type: "'regressor'",
-    default: 'regressor',
-    description: 'Accepted for Linear Learner compatibility; only regression is fitted.',
-  },
-  {
-    name: 'loss',
-    type: "'auto' or 'squared_loss'",
-    default: 'auto',
-    description: 'Accepted for Linear Learner compatibility; the loss is always squared error.',
-  },
-] as const satisfies readonly HyperparameterDoc[];
-
-type SupportedName = (typeof HYPERPARAMETER_DOCS)[number]['name'];
-
-const SUPPORTED_NAMES: readonly string[] = HYPERPARAMETER_DOCS.map((doc) => doc.name);
-
-/** Linear Learner knobs that only steer SGD; an exact solve has nothing to tune with them. */
-const SGD_ONLY_NAMES: ReadonlySet<string> = new Set([
-  'epochs',
-  'mini_batch_size',
-  'learning_rate',
-  'optimizer',
-  'momentum',
-  'beta_1',
-  'beta_2',
-  'bias_lr_mult',
-  'bias_wd_mult',
-  'lr_scheduler_step',
-  'lr_scheduler_factor',
-  'lr_scheduler_minimum_lr',
-  'early_stopping_patience',
-  'early_stopping_tolerance',
-  'num_models',
-  'num_calibration_samples',
-  'init_method',
-  'init_scale',
-  'init_sigma',
-  'init_bias',
-  'unbias_data',
-  'unbias_label',
-  'normalize_data',
-  'normalize_label',
-  'num_point_for_scaler',
-  'margin',
-]);
-
-const OTHER_LOSS =
-  'it belongs to a loss other than squared loss, and only squared loss (ordinary least squares) is fitted';
-const CLASSIFIER_ONLY = 'it applies to classifiers, and this container fits regression only';
-
-/** Linear Learner knobs that would change the answer and have no equivalent here yet. */
-const UNSUPPORTED_NAMES: ReadonlyMap<string, string> = new Map([
-  ['huber_delta', OTHER_LOSS],
-  ['quantile', OTHER_LOSS],
-  ['loss_insensitivity', OTHER_LOSS],
-  ['positive_example_weight_mult', CLASSIFIER_ONLY],
-  ['target_recall', CLASSIFIER_ONLY],
-  ['target_precision', CLASSIFIER_ONLY],
-  ['binary_classifier_model_selection_criteria', CLASSIFIER_ONLY],
-  ['num_classes', CLASSIFIER_ONLY],
-  ['accuracy_top_k', CLASSIFIER_ONLY],
-  ['balance_multiclass_weights', CLASSIFIER_ONLY],
-  ['f_beta', CLASSIFIER_ONLY],
-]);
-
-const SUGGESTION_CANDIDATES: readonly string[] = [...SUPPORTED_NAMES, ...SGD_ONLY_NAMES];
+/** The values given in the file, by name. */
+type Given = Partial<HyperparameterValues>;
 
 const FILE_NAME = 'hyperparameters.json';
-const DEFAULT_CV_FOLDS = 5;
-/** Each fold keeps its own factor: k x O(p^2) memory. */
-const MAX_CV_FOLDS = 100;
 const MAX_MESSAGE_LENGTH = 900;
 /** Room kept for "; and N more" when problems are left out. */
 const MORE_SUFFIX_ROOM = 20;
-const MAX_SHOWN_LENGTH = 40;
 
-type Scalar = string | number | boolean;
+const SUGGESTION_CANDIDATES: readonly string[] = [...HYPERPARAMETER_NAMES, ...IGNORED];
 
-interface Draft {
-  fitIntercept?: boolean;
-  useBias?: boolean;
-  l2?: Penalty;
-  l1?: Penalty;
-  wd?: Penalty;
-  nonNegative?: boolean;
-  weightColumn?: string | number;
-  cvFolds?: number;
-  robustSe?: RobustCovariance | 'none';
-  featureDim?: number;
-  labelColumn?: string;
-}
+/** Each default through its own parser, so a default the parser refuses fails at once. */
+const DEFAULTS = Object.fromEntries(
+  HYPERPARAMETER_NAMES.flatMap((name) => {
+    const h: Hyperparameter = HYPERPARAMETERS[name];
+    return h.default === undefined ? [] : [[name, h.parse(h.default, name)]];
+  }),
+) as Given;
 
-/**
- * Validates the contents of hyperparameters.json (undefined when the file is
- * absent). Every problem is collected so one failed job reports them all.
- */
+/** Validates the contents of hyperparameters.json (undefined when the file is absent). */
 export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
   if (raw !== undefined && !isJsonObject(raw)) {
     throw new LinearError(
@@ -228,7 +81,7 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
         `got ${Array.isArray(raw) ? 'an array' : shownRaw(raw)}`,
     );
   }
-  const draft: Draft = {};
+  const given: Given = {};
   const warnings: string[] = [];
   const problems: LinearError[] = [];
   const collect = (check: () => void): void => {
@@ -241,30 +94,32 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
   };
 
   for (const [key, value] of Object.entries(raw ?? {})) {
-    // SageMaker's tuner and SDK add their own entries; they are not ours to judge.
+    // SageMaker's tuner (_tuning_objective_metric) and SDK add their own entries; they are not ours to judge.
     if (key.startsWith('_') || key.startsWith('sagemaker_')) continue;
     collect(() => {
-      if (readKnownEntry(key, value, draft, warnings)) return;
+      if (readKnownEntry(key, value, given, warnings)) return;
       const isFirstUnknown = !problems.some((p) => p.code === ErrorCode.UNKNOWN_HYPERPARAMETER);
       throw unknownHyperparameter(key, isFirstUnknown);
     });
   }
-  collect(() => checkInterceptAgreement(draft));
-  collect(() => checkEstimator(draft));
+  collect(() => checkInterceptAgreement(given));
+  collect(() => checkEstimator(given));
 
   if (problems.length > 0) throw combineProblems(problems);
+  const robustSe = setting(given, 'robust_se');
+  const featureDim = setting(given, 'feature_dim');
   return {
     hyperparameters: {
-      fitIntercept: draft.fitIntercept ?? draft.useBias ?? true,
-      l2: draft.l2 ?? 0,
-      l1: draft.l1 ?? 0,
-      wd: draft.wd ?? 0,
-      nonNegative: draft.nonNegative ?? false,
-      cvFolds: draft.cvFolds ?? DEFAULT_CV_FOLDS,
-      ...(draft.weightColumn === undefined ? {} : { weightColumn: draft.weightColumn }),
-      ...(draft.robustSe === undefined || draft.robustSe === 'none' ? {} : { robustSe: draft.robustSe }),
-      ...(draft.featureDim === undefined ? {} : { featureDim: draft.featureDim }),
-      ...(draft.labelColumn === undefined ? {} : { labelColumn: draft.labelColumn }),
+      fitIntercept: given.fit_intercept ?? given.use_bias ?? setting(given, 'fit_intercept'),
+      l2: setting(given, 'l2'),
+      l1: setting(given, 'l1'),
+      wd: setting(given, 'wd'),
+      nonNegative: setting(given, 'non_negative'),
+      cvFolds: setting(given, 'cv_folds'),
+      ...(given.weight_column === undefined ? {} : { weightColumn: given.weight_column }),
+      ...(robustSe === 'none' ? {} : { robustSe }),
+      ...(featureDim === 'auto' ? {} : { featureDim }),
+      ...(given.label_column === undefined ? {} : { labelColumn: given.label_column }),
     },
     warnings,
   };
@@ -274,102 +129,33 @@ export async function readHyperparameters(paths: MlPaths): Promise<ParsedHyperpa
   return parseHyperparameters(await readJsonConfig(paths.config.hyperparameters));
 }
 
+/** The value given, else the table's default. */
+function setting<K extends HyperparameterName>(given: Given, name: K): HyperparameterValues[K] {
+  const value = given[name] ?? DEFAULTS[name];
+  if (value === undefined) throw new Error(`the hyperparameter table gives ${name} no default`);
+  return value as HyperparameterValues[K];
+}
+
 /** Applies or warns about one entry; false when the name is not one this container knows. */
-function readKnownEntry(key: string, raw: unknown, draft: Draft, warnings: string[]): boolean {
-  if (isSupportedName(key)) {
-    applySupported(key, decodeValue(key, raw), draft);
+function readKnownEntry(key: string, raw: unknown, given: Given, warnings: string[]): boolean {
+  if (isHyperparameterName(key)) {
+    apply(given, key, decodeValue(key, raw));
     return true;
   }
-  if (SGD_ONLY_NAMES.has(key)) {
+  if (IGNORED.includes(key)) {
     const value = decodeValue(key, raw);
     warnings.push(`${key}=${shown(value)} ignored: the least-squares solution is computed exactly, no SGD`);
     return true;
   }
-  const reason = UNSUPPORTED_NAMES.get(key);
+  const reason = REFUSED.get(key);
   if (reason !== undefined) {
     throw unsupported(`${key}=${shownRaw(raw)} is not supported: ${reason}`);
   }
   return false;
 }
 
-function isSupportedName(key: string): key is SupportedName {
-  return SUPPORTED_NAMES.includes(key);
-}
-
-function applySupported(key: SupportedName, value: Scalar, draft: Draft): void {
-  switch (key) {
-    case 'fit_intercept':
-      draft.fitIntercept = toBoolean(key, value);
-      return;
-    case 'use_bias':
-      draft.useBias = toBoolean(key, value);
-      return;
-    case 'l2':
-    case 'l1':
-    case 'wd':
-      draft[key] = toPenalty(key, value);
-      return;
-    case 'non_negative':
-      draft.nonNegative = toBoolean(key, value);
-      return;
-    case 'weight_column': {
-      const text = String(value).trim();
-      if (text === '') throw invalid('weight_column must name a column or give its 1-based number, got an empty string');
-      const number = typeof value === 'number' || /^\d+$/.test(text) ? Number(text) : undefined;
-      if (number !== undefined && !(Number.isSafeInteger(number) && number >= 2)) {
-        throw invalid(`weight_column ${text} is not a column after the label: the label is column 1, so give 2 or more (or the column's header name)`);
-      }
-      draft.weightColumn = number ?? text;
-      return;
-    }
-    case 'cv_folds': {
-      const folds = toFiniteNumber(value);
-      if (folds === undefined || !Number.isSafeInteger(folds) || folds < 2 || folds > MAX_CV_FOLDS) {
-        throw invalid(`cv_folds must be an integer from 2 to ${MAX_CV_FOLDS}, got '${shown(value)}'`);
-      }
-      draft.cvFolds = folds;
-      return;
-    }
-    case 'robust_se': {
-      const text = String(value).trim();
-      const kind = ROBUST_COVARIANCES.find((k) => k === text.toUpperCase());
-      if (kind !== undefined) draft.robustSe = kind;
-      else if (isWord(value, 'none') || isWord(value, 'nonrobust') || isWord(value, 'false')) draft.robustSe = 'none';
-      else throw invalid(`robust_se must be one of ${ROBUST_COVARIANCES.join(', ')} or none, got '${shown(value)}'`);
-      return;
-    }
-    case 'feature_dim': {
-      if (isAuto(value)) return;
-      const dim = toFiniteNumber(value);
-      if (dim === undefined || !Number.isSafeInteger(dim) || dim < 1) {
-        throw invalid(`feature_dim must be auto or a positive integer, got '${shown(value)}'`);
-      }
-      draft.featureDim = dim;
-      return;
-    }
-    case 'label_column': {
-      const name = String(value).trim();
-      if (name === '') throw invalid('label_column must name a column, got an empty string');
-      draft.labelColumn = name;
-      return;
-    }
-    case 'predictor_type':
-      if (!isWord(value, 'regressor')) {
-        throw unsupported(
-          `predictor_type '${shown(value)}' is not supported: this container fits regression only; ` +
-            'use predictor_type=regressor',
-        );
-      }
-      return;
-    case 'loss':
-      if (!isAuto(value) && !isWord(value, 'squared_loss')) {
-        throw unsupported(
-          `loss '${shown(value)}' is not supported: only squared loss (ordinary least squares) is fitted; ` +
-            'use loss=auto or squared_loss',
-        );
-      }
-      return;
-  }
+function apply<K extends HyperparameterName>(given: Given, name: K, value: Scalar): void {
+  given[name] = HYPERPARAMETERS[name].parse(value, name) as HyperparameterValues[K];
 }
 
 /**
@@ -377,37 +163,38 @@ function applySupported(key: SupportedName, value: Scalar, draft: Draft): void {
  * ambiguous: l2 and wd are one penalty on two scales, and the classical
  * covariance a robust one replaces exists only for unpenalised, unconstrained fits.
  */
-function checkEstimator(draft: Draft): void {
+function checkEstimator(given: Given): void {
   const on = (p: Penalty | undefined): boolean => p !== undefined && p !== 0;
-  if (on(draft.l2) && on(draft.wd)) {
+  if (on(given.l2) && on(given.wd)) {
     throw invalid(
-      `l2=${draft.l2} and wd=${draft.wd} are the same ridge penalty on two scales; set only one ` +
+      `l2=${given.l2} and wd=${given.wd} are the same ridge penalty on two scales; set only one ` +
         '(l2 = n * wd, n the training rows: l2 pairs with plain least squares, wd with l1 in the elastic net)',
     );
   }
-  if (on(draft.l2) && on(draft.l1)) {
-    throw invalid(`l1 pairs with wd (the elastic net on scikit-learn ElasticNet's scale); set wd = l2 / n instead of l2=${draft.l2}`);
+  if (on(given.l2) && on(given.l1)) {
+    throw invalid(`l1 pairs with wd (the elastic net on scikit-learn ElasticNet's scale); set wd = l2 / n instead of l2=${given.l2}`);
   }
-  const autos = (['l2', 'l1', 'wd'] as const).filter((k) => draft[k] === 'auto');
+  const autos = (['l2', 'l1', 'wd'] as const).filter((k) => given[k] === 'auto');
   if (autos.length > 1) {
     throw unsupported(`${autos.join(' and ')} are all auto: cross-validation chooses one penalty at a time; give the others a number`);
   }
-  if (draft.nonNegative && (on(draft.l2) || on(draft.l1) || on(draft.wd))) {
+  const penalised = on(given.l2) || on(given.l1) || on(given.wd);
+  if (given.non_negative && penalised) {
     throw unsupported('non_negative is fitted without penalties: set l1, wd and l2 to 0, or non_negative=false');
   }
-  if (draft.robustSe !== undefined && draft.robustSe !== 'none' && (draft.nonNegative || on(draft.l2) || on(draft.l1) || on(draft.wd))) {
+  if (given.robust_se !== undefined && given.robust_se !== 'none' && (given.non_negative || penalised)) {
     throw unsupported(
-      `robust_se=${draft.robustSe} applies to ordinary and weighted least squares; penalised and non-negative fits report no standard errors ` +
+      `robust_se=${given.robust_se} applies to ordinary and weighted least squares; penalised and non-negative fits report no standard errors ` +
         '(their sampling distribution is not the classical one)',
     );
   }
 }
 
-function checkInterceptAgreement(draft: Draft): void {
-  if (draft.fitIntercept === undefined || draft.useBias === undefined) return;
-  if (draft.fitIntercept === draft.useBias) return;
+function checkInterceptAgreement(given: Given): void {
+  if (given.fit_intercept === undefined || given.use_bias === undefined) return;
+  if (given.fit_intercept === given.use_bias) return;
   throw invalid(
-    `fit_intercept=${draft.fitIntercept} and use_bias=${draft.useBias} disagree; ` +
+    `fit_intercept=${given.fit_intercept} and use_bias=${given.use_bias} disagree; ` +
       "set only one of them (use_bias is Linear Learner's name for fit_intercept)",
   );
 }
@@ -434,80 +221,14 @@ function unwrapJsonString(text: string): string {
   }
 }
 
-function toBoolean(key: string, value: Scalar): boolean {
-  if (typeof value === 'boolean') return value;
-  if (isWord(value, 'true')) return true;
-  if (isWord(value, 'false')) return false;
-  throw invalid(`${key} must be true or false, got '${shown(value)}'`);
-}
-
-/** A decimal number as people write one: `0.5`, `+1`, `.5`, `5.`, `1e-3`. */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-function toFiniteNumber(value: Scalar): number | undefined {
-  if (typeof value === 'boolean') return undefined;
-  // Number() also reads '' (as 0), '0x10', '0b1' and 'Infinity'; only decimals are values here.
-  if (typeof value === 'string' && !DECIMAL.test(value.trim())) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-function toPenalty(key: string, value: Scalar): Penalty {
-  if (isAuto(value)) return 'auto';
-  const alpha = toFiniteNumber(value);
-  if (alpha === undefined || alpha < 0) {
-    throw invalid(`${key} must be a number >= 0 (0 means no penalty) or auto (chosen by cross-validation), got '${shown(value)}'`);
-  }
-  return alpha;
-}
-
-function isAuto(value: Scalar): boolean {
-  return isWord(value, 'auto');
-}
-
-function isWord(value: Scalar, word: string): boolean {
-  return typeof value === 'string' && value.trim().toLowerCase() === word;
-}
-
 function unknownHyperparameter(key: string, listSupported: boolean): LinearError {
-  const suggestion = closestName(key);
+  const suggestion = closestName(key, SUGGESTION_CANDIDATES);
   const hints = [
     ...(suggestion === undefined ? [] : [`did you mean '${suggestion}'?`]),
-    ...(listSupported ? [`supported: ${SUPPORTED_NAMES.join(', ')}`] : []),
+    ...(listSupported ? [`supported: ${HYPERPARAMETER_NAMES.join(', ')}`] : []),
   ];
   const detail = hints.length > 0 ? ` (${hints.join(' ')})` : '';
-  return new LinearError(ErrorCode.UNKNOWN_HYPERPARAMETER, `unknown hyperparameter '${clipValue(key)}'${detail}`);
-}
-
-/** The known name the user most likely meant: same letters in another case, else a few typos away. */
-function closestName(key: string): string | undefined {
-  const lower = key.toLowerCase();
-  if (SUGGESTION_CANDIDATES.includes(lower)) return lower;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of SUGGESTION_CANDIDATES) {
-    // Short names are a few edits from almost anything, so they get a tighter bound.
-    const allowed = Math.min(3, Math.floor(candidate.length / 2));
-    const distance = levenshtein(lower, candidate);
-    if (distance <= allowed && distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length];
+  return new LinearError(ErrorCode.UNKNOWN_HYPERPARAMETER, `unknown hyperparameter '${shown(key)}'${detail}`);
 }
 
 /** One error for all problems, with the first problem's code, kept short enough for FailureReason. */
@@ -527,25 +248,8 @@ function combineProblems(problems: LinearError[]): LinearError {
   return new LinearError(problems[0].code, `${header}${listed.join('; ')}${more}`);
 }
 
-function invalid(message: string): LinearError {
-  return new LinearError(ErrorCode.INVALID_HYPERPARAMETER, message);
-}
-
-function unsupported(message: string): LinearError {
-  return new LinearError(ErrorCode.UNSUPPORTED_HYPERPARAMETER, message);
-}
-
-function shown(value: Scalar): string {
-  return clipValue(String(value));
-}
-
 /** Like `shown`, for a value that may not have been decoded (or be decodable) yet. */
 function shownRaw(raw: unknown): string {
   if (typeof raw === 'string') return shown(unwrapJsonString(raw));
-  return clipValue(JSON.stringify(raw) ?? String(raw));
-}
-
-/** Values may be up to 2500 characters; messages quote only their start. */
-function clipValue(text: string): string {
-  return clip(text, MAX_SHOWN_LENGTH);
+  return shown(JSON.stringify(raw) ?? String(raw));
 }
