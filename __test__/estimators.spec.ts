@@ -180,3 +180,14 @@ test('a weight column that is not in the header is HEADER_MISMATCH with the name
   t.regex(message, /^HEADER_MISMATCH: .*weight/);
   t.true(message.includes('w'), message);
 });
+
+test('a validation channel without the weight column the model was trained with is HEADER_MISMATCH naming it', async (t) => {
+  const tree = await makeMlTree(
+    { hyperparameters: { weight_column: 'w' }, channels: { train: { 'a.csv': GOOD }, validation: { 'v.csv': 'y,x1,x2\n1,0,3\n4,1,1\n' } } },
+    t,
+  );
+  const run = await runCli(['train'], { root: tree.root });
+  t.is(run.code, 2, describe(run));
+  const message = await readFile(tree.failureFile, 'utf8');
+  t.regex(message, /^HEADER_MISMATCH: .*sample weights in column 'w'/);
+});

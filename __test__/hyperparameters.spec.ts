@@ -183,15 +183,20 @@ test('l1, wd and l2 take numbers >= 0 or auto', (t) => {
   t.deepEqual(parseHyperparameters({ l1: '0.1', wd: '0.2' }).hyperparameters, { ...DEFAULTS, l1: 0.1, wd: 0.2 });
 });
 
-test('l2 with wd or l1 is refused with the conversion; two autos are refused', (t) => {
+test("l2 with wd or l1 is refused with the conversion; two autos are refused, but Linear Learner's l1=auto, wd=auto mean no penalty", (t) => {
   const both = parseError({ l2: '1', wd: '0.1' });
   t.is(both.code, ErrorCode.INVALID_HYPERPARAMETER);
   t.true(both.message.includes('l2 = n * wd'), both.message);
   t.regex(parseError({ l2: '1', l1: '0.1' }).message, /set wd = l2 \/ n/);
   t.notThrows(() => parseHyperparameters({ l2: '1', wd: '0' }), 'a zero penalty is no penalty');
-  const autos = parseError({ l1: 'auto', wd: 'auto' });
-  t.is(autos.code, ErrorCode.UNSUPPORTED_HYPERPARAMETER);
-  t.regex(autos.message, /one penalty at a time/);
+  const autos = parseError({ l1: '0.1', wd: 'auto', l2: 'auto' });
+  t.is(autos.code, ErrorCode.INVALID_HYPERPARAMETER);
+  const linearLearner = parseHyperparameters({ l1: 'auto', wd: 'auto' });
+  t.deepEqual(linearLearner.hyperparameters, DEFAULTS);
+  t.regex(linearLearner.warnings[0], /^l1=auto and wd=auto \(Linear Learner's defaults\) ignored: no elastic net penalty/);
+  t.deepEqual(parseHyperparameters({ l1: 'auto', cv_folds: '4' }).warnings, ['l1=auto: l1 is chosen by 4-fold cross-validation']);
+  const l2AndL1 = parseError({ l1: 'auto', l2: 'auto' });
+  t.is(l2AndL1.code, ErrorCode.INVALID_HYPERPARAMETER, l2AndL1.message);
 });
 
 test('non_negative, cv_folds, robust_se and weight_column parse and check their values', (t) => {

@@ -103,6 +103,7 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
     });
   }
   collect(() => checkInterceptAgreement(given));
+  readLinearLearnerDefaults(given, warnings);
   collect(() => checkEstimator(given));
 
   if (problems.length > 0) throw combineProblems(problems);
@@ -159,6 +160,25 @@ function apply<K extends HyperparameterName>(given: Given, name: K, value: Scala
 }
 
 /**
+ * Linear Learner's documented defaults are l1=auto and wd=auto, and a job
+ * ported from it may send both: there they mean "no tuned penalty", so here
+ * too (with a warning), rather than a refusal. One auto alone is a request to
+ * cross-validate it, said in the log.
+ */
+function readLinearLearnerDefaults(given: Given, warnings: string[]): void {
+  if (given.l1 === 'auto' && given.wd === 'auto') {
+    given.l1 = 0;
+    given.wd = 0;
+    warnings.push(
+      "l1=auto and wd=auto (Linear Learner's defaults) ignored: no elastic net penalty is applied; give one of them a number to cross-validate the other",
+    );
+    return;
+  }
+  const auto = (['l2', 'l1', 'wd'] as const).filter((k) => given[k] === 'auto');
+  if (auto.length === 1) warnings.push(`${auto[0]}=auto: ${auto[0]} is chosen by ${given.cv_folds ?? DEFAULTS.cv_folds}-fold cross-validation`);
+}
+
+/**
  * Which estimator the penalties describe, refusing combinations that would be
  * ambiguous: l2 and wd are one penalty on two scales, and the classical
  * covariance a robust one replaces exists only for unpenalised, unconstrained fits.
@@ -173,10 +193,6 @@ function checkEstimator(given: Given): void {
   }
   if (on(given.l2) && on(given.l1)) {
     throw invalid(`l1 pairs with wd (the elastic net on scikit-learn ElasticNet's scale); set wd = l2 / n instead of l2=${given.l2}`);
-  }
-  const autos = (['l2', 'l1', 'wd'] as const).filter((k) => given[k] === 'auto');
-  if (autos.length > 1) {
-    throw unsupported(`${autos.join(' and ')} are all auto: cross-validation chooses one penalty at a time; give the others a number`);
   }
   const penalised = on(given.l2) || on(given.l1) || on(given.wd);
   if (given.non_negative && penalised) {

@@ -192,6 +192,21 @@ impl Scorer {
         }
         let names = &self.model.feature_names;
         let mut features = header.to_vec();
+        // A header finds the weights by the name they were trained under, wherever they are.
+        if let (Some(_), Some(trained)) = (self.weight_column, self.model.weight_column.as_ref()) {
+            let Some(at) = header.iter().position(|h| *h == trained.name) else {
+                return Err(CoreError::HeaderMismatch {
+                    source: self.source.clone(),
+                    detail: format!(
+                        "the model was trained with sample weights in column '{}', which this header ({}) does not have; \
+                         add the weight column (it weighs the metrics)",
+                        trained.name,
+                        header.join(",")
+                    ),
+                });
+            };
+            self.weight_column = Some(if self.has_label(header.len()) { at } else { at + 1 });
+        }
         if let Some(at) = self.weight_at(header.len()).filter(|&at| at < features.len()) {
             features.remove(at);
         }
