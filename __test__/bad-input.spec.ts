@@ -132,6 +132,43 @@ test('train without a train channel: MISSING_CHANNEL', async (t) => {
   );
 });
 
+test('a ShardedByS3Key train channel on several hosts: UNSUPPORTED_DISTRIBUTION before any data is read', async (t) => {
+  await trainFails(
+    t,
+    {
+      resourceConfig: { current_host: 'algo-2', hosts: ['algo-1', 'algo-2', 'algo-3'] },
+      inputDataConfig: { train: { TrainingInputMode: 'File', S3DistributionType: 'ShardedByS3Key' } },
+      channels: { train: { 'a.csv': GOOD } },
+    },
+    { code: 'UNSUPPORTED_DISTRIBUTION', mentions: ['ShardedByS3Key', '3 hosts', 'FullyReplicated', 'one instance'] },
+  );
+});
+
+test('replicated data on several hosts, or sharded data on one: every host fits all its rows', async (t) => {
+  for (const [hosts, distribution] of [
+    [['algo-1', 'algo-2'], 'FullyReplicated'],
+    [['algo-1'], 'ShardedByS3Key'],
+  ] as const) {
+    const tree = await makeMlTree(
+      {
+        resourceConfig: { current_host: 'algo-1', hosts },
+        inputDataConfig: { train: { TrainingInputMode: 'File', S3DistributionType: distribution } },
+        channels: { train: { 'a.csv': GOOD } },
+      },
+      t,
+    );
+    await expectTrainSuccess(t, tree);
+  }
+});
+
+test('an unknown S3DistributionType: INVALID_CONFIG naming the two there are', async (t) => {
+  await trainFails(
+    t,
+    { inputDataConfig: { train: { S3DistributionType: 'Sharded' } }, channels: { train: { 'a.csv': GOOD } } },
+    { code: 'INVALID_CONFIG', mentions: ['S3DistributionType', '"Sharded"', 'FullyReplicated or ShardedByS3Key'] },
+  );
+});
+
 test('an empty train channel directory: EMPTY_CHANNEL', async (t) => {
   await trainFails(t, { channels: { train: {} } }, { code: 'EMPTY_CHANNEL', mentions: ["'train'", path.join('input', 'data', 'train')] });
 });

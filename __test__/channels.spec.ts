@@ -264,17 +264,17 @@ test('channel format: every declared type maps to its decoder, gzip and generic 
     ['application/octet-stream', undefined],
   ];
   for (const [contentType, format] of cases) {
-    const cfg: ChannelConfig = { inputMode: 'File', recordWrapper: 'None', ...(contentType === undefined ? {} : { contentType }) };
+    const cfg: ChannelConfig = { inputMode: 'File', distribution: 'FullyReplicated', recordWrapper: 'None', ...(contentType === undefined ? {} : { contentType }) };
     t.is(channelFormat('train', cfg, { training: true }).format, format, String(contentType));
   }
-  const csv = channelFormat('train', { inputMode: 'Pipe', recordWrapper: 'RecordIO', contentType: 'text/csv;header=present' }, { training: true, labelColumn: 'y' });
+  const csv = channelFormat('train', { inputMode: 'Pipe', distribution: 'FullyReplicated', recordWrapper: 'RecordIO', contentType: 'text/csv;header=present' }, { training: true, labelColumn: 'y' });
   t.deepEqual(csv, { format: 'csv', header: true, unwrapRecords: true, labelColumn: 'y' });
-  t.is(channelFormat('train', { inputMode: 'File', recordWrapper: 'None', contentType: 'text/libsvm; zero_based=true' }, { training: true }).zeroBased, true);
+  t.is(channelFormat('train', { inputMode: 'File', distribution: 'FullyReplicated', recordWrapper: 'None', contentType: 'text/libsvm; zero_based=true' }, { training: true }).zeroBased, true);
 });
 
 test('channel format: unread types, label-less training CSV and bad parameters are UNSUPPORTED_CONTENT_TYPE', (t) => {
   const format = (contentType: string, training = true) => () =>
-    channelFormat('train', { inputMode: 'File', recordWrapper: 'None', contentType }, { training });
+    channelFormat('train', { inputMode: 'File', distribution: 'FullyReplicated', recordWrapper: 'None', contentType }, { training });
   const cases: [string, RegExp][] = [
     ['application/x-image', /declare one of text\/csv, text\/libsvm, application\/x-recordio-protobuf, application\/x-parquet/],
     ['text/csv;label_size=0', /label, in the first column/],
@@ -301,7 +301,7 @@ test('readInputDataConfig reads modes and content types, defaulting to File', as
   });
   t.deepEqual(await readInputDataConfig(paths), {
     train: { contentType: 'text/csv', inputMode: 'File', recordWrapper: 'None' },
-    validation: { inputMode: 'File', recordWrapper: 'None' },
+    validation: { inputMode: 'File', distribution: 'FullyReplicated', recordWrapper: 'None' },
   });
 });
 

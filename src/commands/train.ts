@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { channelFormat } from '../contract/channel-format';
 import { SCORED_CHANNELS, TRAIN_CHANNEL, channelSources } from '../contract/channels';
-import { readInputDataConfig, readResourceConfig } from '../contract/config';
+import { readInputDataConfig, readResourceConfig, type ChannelConfig } from '../contract/config';
 import { readHyperparameters, type Hyperparameters, type Penalty } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
@@ -30,6 +30,7 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     [TRAIN_CHANNEL, ...SCORED_CHANNELS].map((name) => [name, channelFormat(name, channels[name], { training: name === TRAIN_CHANNEL, labelColumn: hyperparameters.labelColumn })]),
   );
   const resource = await readResourceConfig(paths);
+  checkDistribution(channels[TRAIN_CHANNEL], resource.hosts);
   await checkWritable(paths);
 
   const config = channels[TRAIN_CHANNEL];
@@ -95,6 +96,21 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   await writeModel(paths, model);
   await ctx.out(`${lines.join('\n')}\n`);
   ctx.log(`model written to ${paths.modelFile}`);
+}
+
+/**
+ * Hosts do not exchange their factors yet, so a sharded train channel across
+ * several hosts would give each host a model of its own shard: refused before
+ * any data is read. Replicated data gives every host all rows and the same model.
+ */
+function checkDistribution(train: ChannelConfig | undefined, hosts: string[]): void {
+  if (hosts.length < 2 || train?.distribution !== 'ShardedByS3Key') return;
+  throw new LinearError(
+    ErrorCode.UNSUPPORTED_DISTRIBUTION,
+    `channel '${TRAIN_CHANNEL}' is ShardedByS3Key across ${hosts.length} hosts (${hosts.join(', ')}): each host would fit only its own shard, ` +
+      'and merging the hosts\' factors is not built yet; train on one instance, or set S3DataDistributionType=FullyReplicated ' +
+      '(every host then fits all the rows and writes the same model)',
+  );
 }
 
 /** Why the trainer asked for another pass over the data, in the log and the progress line. */

@@ -83,9 +83,15 @@ export type RecordWrapper = 'None' | 'RecordIO';
 
 const RECORD_WRAPPERS: readonly RecordWrapper[] = ['None', 'RecordIO'];
 
+export type Distribution = 'FullyReplicated' | 'ShardedByS3Key';
+
+const DISTRIBUTIONS: readonly Distribution[] = ['FullyReplicated', 'ShardedByS3Key'];
+
 export interface ChannelConfig {
   contentType?: string;
   inputMode: InputMode;
+  /** How S3 objects are spread over the hosts: all to each, or ~1/n each. */
+  distribution: Distribution;
   /** RecordIO: each S3 object arrives as one RecordIO frame (Pipe mode). */
   recordWrapper: RecordWrapper;
 }
@@ -114,8 +120,14 @@ export async function readInputDataConfig(paths: MlPaths): Promise<Record<string
     if (!RECORD_WRAPPERS.includes(recordWrapper as RecordWrapper)) {
       throw invalid(`channel '${name}' has RecordWrapperType ${JSON.stringify(recordWrapper)}; expected ${RECORD_WRAPPERS.join(' or ')}`);
     }
+    // Local mode and EFS/FSx channels omit it: every host gets everything.
+    const distribution = entry.S3DistributionType ?? 'FullyReplicated';
+    if (!DISTRIBUTIONS.includes(distribution as Distribution)) {
+      throw invalid(`channel '${name}' has S3DistributionType ${JSON.stringify(distribution)}; expected ${DISTRIBUTIONS.join(' or ')}`);
+    }
     channels[name] = {
       inputMode: inputMode as InputMode,
+      distribution: distribution as Distribution,
       recordWrapper: recordWrapper as RecordWrapper,
       ...(contentType === undefined ? {} : { contentType }),
     };
