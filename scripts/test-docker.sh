@@ -94,6 +94,15 @@ start_engine() { # 0 once an engine answers; otherwise ENGINE_PROBLEM says why n
       return 1
     fi
   fi
+  # A machine restarted under a dead engine keeps its pid files, and dockerd
+  # refuses to start while they exist: remove those whose process is gone.
+  local pidfile
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [[ -f $pidfile ]] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
+      note "removing the stale $pidfile of an engine that is no longer running"
+      rm -f "$pidfile"
+    fi
+  done
   note "no Docker engine answers: starting dockerd (log: $DOCKERD_LOG)"
   (setsid dockerd >"$DOCKERD_LOG" 2>&1 &)
   local _
