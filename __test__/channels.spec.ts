@@ -290,17 +290,17 @@ test('channel format: unread types, label-less training CSV and bad parameters a
   t.notThrows(format('text/csv;label_size=0', false), 'a scored channel may carry features only');
 });
 
-test('readInputDataConfig reads modes and content types, defaulting to File', async (t) => {
+test('readInputDataConfig reads modes, distributions and content types, defaulting to File and FullyReplicated', async (t) => {
   const paths = await mlTree(t);
   t.deepEqual(await readInputDataConfig(paths), {});
   await writeFiles(path.dirname(paths.config.inputData), {
     'inputdataconfig.json': JSON.stringify({
-      train: { ContentType: 'text/csv', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated' },
+      train: { ContentType: 'text/csv', TrainingInputMode: 'File', S3DistributionType: 'ShardedByS3Key' },
       validation: {},
     }),
   });
   t.deepEqual(await readInputDataConfig(paths), {
-    train: { contentType: 'text/csv', inputMode: 'File', recordWrapper: 'None' },
+    train: { contentType: 'text/csv', inputMode: 'File', distribution: 'ShardedByS3Key', recordWrapper: 'None' },
     validation: { inputMode: 'File', distribution: 'FullyReplicated', recordWrapper: 'None' },
   });
 });
