@@ -8,6 +8,7 @@
 //! support only, which descent finds long before its coefficients settle.
 
 use super::{Problem, DEPENDENT};
+use crate::triangular::{back_substitute, forward_substitute_transposed};
 use crate::CoreError;
 
 /// The largest KKT residual accepted, relative to max_j |c_j|.
@@ -372,42 +373,24 @@ impl ActiveFactor {
     /// unless T is near singular.
     fn solve(&self, problem: &Problem, l2: &[f64], shift: &[f64]) -> Vec<f64> {
         let p = problem.target.len();
-        let mut w: Vec<f64> = self.kept.iter().map(|&j| shift[j]).collect();
-        self.solve_transposed(&mut w);
-        let mut y: Vec<f64> = self.q.iter().zip(&w).map(|(q, w)| q - w).collect();
-        self.solve_upper(&mut y);
+        let m = self.kept.len();
+        let shifted: Vec<f64> = self.kept.iter().map(|&j| shift[j]).collect();
+        let w = forward_substitute_transposed(&self.t, m, &shifted);
+        let target: Vec<f64> = self.q.iter().zip(&w).map(|(q, w)| q - w).collect();
+        let y = back_substitute(&self.t, m, &target);
         let mut b = vec![0.0; p];
         for (&j, &v) in self.kept.iter().zip(&y) {
             b[j] = v;
         }
         for _ in 0..2 {
             let g = problem.transpose_times(&problem.residual(&b));
-            let mut h: Vec<f64> = self.kept.iter().map(|&j| g[j] - problem.rows * l2[j] * b[j] - shift[j]).collect();
-            self.solve_transposed(&mut h);
-            self.solve_upper(&mut h);
-            for (&j, &d) in self.kept.iter().zip(&h) {
+            let h: Vec<f64> = self.kept.iter().map(|&j| g[j] - problem.rows * l2[j] * b[j] - shift[j]).collect();
+            let step = back_substitute(&self.t, m, &forward_substitute_transposed(&self.t, m, &h));
+            for (&j, &d) in self.kept.iter().zip(&step) {
                 b[j] += d;
             }
         }
         b
-    }
-
-    /// x ← T⁻¹x.
-    fn solve_upper(&self, x: &mut [f64]) {
-        let m = x.len();
-        for i in (0..m).rev() {
-            let s: f64 = (i + 1..m).map(|k| self.t[i * m + k] * x[k]).sum();
-            x[i] = (x[i] - s) / self.t[i * m + i];
-        }
-    }
-
-    /// x ← T⁻ᵀx.
-    fn solve_transposed(&self, x: &mut [f64]) {
-        let m = x.len();
-        for i in 0..m {
-            let s: f64 = (0..i).map(|k| self.t[k * m + i] * x[k]).sum();
-            x[i] = (x[i] - s) / self.t[i * m + i];
-        }
     }
 }
 
