@@ -19,12 +19,15 @@
 //! of weights fl(√w)²: a relative change of at most 2⁻⁵², none for weights
 //! whose roots are doubles (1, 4, 0.25, ...).
 //!
-//! Rows are cut into fixed blocks numbered from the first row; block b goes
-//! to lane b mod LANES and lanes merge in a fixed order at the end. So the
-//! result is bit-identical however the bytes were chunked and however many
-//! threads did the work.
+//! Rows are cut into fixed blocks numbered from the first row of their
+//! segment (a source: see [`crate::segments`]); block b goes to lane
+//! b mod LANES, lanes merge in a fixed order at the segment's end, and
+//! segments merge in the order of their names. So the result is
+//! bit-identical however the bytes were chunked, however many threads did
+//! the work and however the sources were spread over hosts.
 
 use crate::scalar::Scalar;
+use crate::segments::{Reduction, Segment};
 use crate::tsqr::Triangle;
 
 pub const BLOCK_ROWS: usize = 256;
@@ -119,11 +122,19 @@ pub struct Accumulator<T> {
     /// √w of each pending row (1 for rows pushed without weights).
     pending_roots: Vec<f64>,
     /// A weighted push's rows of positive weight, and their √w.
-    kept: Vec<f64>,
+    positive: Vec<f64>,
     roots: Vec<f64>,
+    /// Blocks of the current segment so far.
     blocks: u64,
+    /// Rows folded in, all segments.
     rows: u64,
-    weight: f64,
+    /// Rows and Σ w of the current segment.
+    segment_rows: u64,
+    segment_weight: f64,
+    /// The segments ended so far, merged in order...
+    reduction: Reduction<T>,
+    /// ...or kept apart, to be sent to the host that merges them.
+    kept: Option<Vec<Segment<T>>>,
     threads: usize,
 }
 
@@ -132,16 +143,23 @@ impl<T: Scalar> Accumulator<T> {
         Accumulator {
             design,
             shift: None,
-            lanes: (0..LANES).map(|_| Triangle::zeros(design.columns())).collect(),
+            lanes: Self::fresh_lanes(design),
             pending: Vec::with_capacity(BLOCK_ROWS * design.width()),
             pending_roots: Vec::with_capacity(BLOCK_ROWS),
-            kept: Vec::new(),
+            positive: Vec::new(),
             roots: Vec::new(),
             blocks: 0,
             rows: 0,
-            weight: 0.0,
+            segment_rows: 0,
+            segment_weight: 0.0,
+            reduction: Reduction::default(),
+            kept: None,
             threads: threads.clamp(1, LANES),
         }
+    }
+
+    fn fresh_lanes(design: Design) -> Vec<Triangle<T>> {
+        (0..LANES).map(|_| Triangle::zeros(design.columns())).collect()
     }
 
     /// Starts from a known shift (a second pass must use the first one's).
@@ -151,9 +169,24 @@ impl<T: Scalar> Accumulator<T> {
         acc
     }
 
+    /// Ended segments are kept apart (see [`Self::take_segments`]) instead of merged.
+    pub fn keep_segments(&mut self) {
+        self.kept = Some(Vec::new());
+    }
+
+    /// The segments with rows ended since [`Self::keep_segments`], in the order they ended.
+    pub fn take_segments(&mut self) -> Vec<Segment<T>> {
+        self.kept.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     /// Rows folded in (those of positive weight).
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// The basis of the factor, once the first block (or the first segment with rows) has set it.
+    pub fn shift(&self) -> Option<&Shift> {
+        self.shift.as_ref()
     }
 
     /// Folds raw rows (row-major, `design.width()` values each) into the factor.
@@ -177,16 +210,16 @@ impl<T: Scalar> Accumulator<T> {
             roots.extend(weights.iter().map(|w| w.sqrt()));
             self.push(raw, Some(&roots));
         } else {
-            let mut kept = std::mem::take(&mut self.kept);
-            kept.clear();
+            let mut positive = std::mem::take(&mut self.positive);
+            positive.clear();
             for (row, &w) in raw.chunks_exact(width).zip(weights) {
                 if w > 0.0 {
-                    kept.extend_from_slice(row);
+                    positive.extend_from_slice(row);
                     roots.push(w.sqrt());
                 }
             }
-            self.push(&kept, Some(&roots));
-            self.kept = kept;
+            self.push(&positive, Some(&roots));
+            self.positive = positive;
         }
         self.roots = roots;
     }
@@ -198,10 +231,11 @@ impl<T: Scalar> Accumulator<T> {
             return;
         }
         self.rows += (raw.len() / width) as u64;
+        self.segment_rows += (raw.len() / width) as u64;
         // In row order, so the sum is the same however the rows were chunked.
-        self.weight = match roots {
-            Some(roots) => roots.iter().fold(self.weight, |sum, r| r.mul_add(*r, sum)),
-            None => self.weight + (raw.len() / width) as f64,
+        self.segment_weight = match roots {
+            Some(roots) => roots.iter().fold(self.segment_weight, |sum, r| r.mul_add(*r, sum)),
+            None => self.segment_weight + (raw.len() / width) as f64,
         };
         let block_len = BLOCK_ROWS * width;
         // The shift comes from the first block, so the first block waits in `pending`.
@@ -273,7 +307,13 @@ impl<T: Scalar> Accumulator<T> {
         on_threads(groups, work);
     }
 
-    pub fn finish(mut self) -> Factor<T> {
+    /// Ends the current segment (source): its last, partial block folds into
+    /// the next lane, its lanes merge in order, and it merges into the factor
+    /// (or is kept apart). The next rows start a new segment at lane 0.
+    pub fn end_segment(&mut self, name: &str) {
+        if self.segment_rows == 0 {
+            return;
+        }
         let width = self.design.width();
         let rest = self.pending.len() / width;
         if rest > 0 {
@@ -282,18 +322,40 @@ impl<T: Scalar> Accumulator<T> {
             let shift = self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &self.pending));
             fill_block(self.design, shift, &self.pending, Some(&self.pending_roots), &mut scratch);
             self.lanes[lane].absorb_in_place(&mut scratch, rest);
+            self.pending.clear();
+            self.pending_roots.clear();
         }
-        let mut lanes = self.lanes.into_iter();
+        let mut lanes = std::mem::replace(&mut self.lanes, Self::fresh_lanes(self.design)).into_iter();
         let mut triangle = lanes.next().expect("at least one lane");
         for other in lanes {
             triangle.merge(&other);
         }
+        let segment = Segment { name: name.to_string(), rows: self.segment_rows, weight: self.segment_weight, triangle };
+        (self.blocks, self.segment_rows, self.segment_weight) = (0, 0, 0.0);
+        match self.kept.as_mut() {
+            Some(kept) => kept.push(segment),
+            None => self.reduction.add(segment),
+        }
+    }
+
+    /// The factor of every segment (rows pushed since the last `end_segment` are one more).
+    pub fn finish(mut self) -> Factor<T> {
+        self.end_segment("");
+        let width = self.design.width();
+        let shift = self.shift.unwrap_or_else(|| Shift { center: vec![0.0; width], scale: vec![1.0; width] });
+        Factor::of(self.design, shift, self.reduction)
+    }
+}
+
+impl<T: Scalar> Factor<T> {
+    /// The factor of segments reduced elsewhere (other hosts), in the basis they share.
+    pub fn of(design: Design, shift: Shift, reduction: Reduction<T>) -> Self {
         Factor {
-            design: self.design,
-            triangle,
-            rows: self.rows,
-            weight: self.weight,
-            shift: self.shift.unwrap_or_else(|| Shift { center: vec![0.0; width], scale: vec![1.0; width] }),
+            design,
+            triangle: reduction.triangle.unwrap_or_else(|| Triangle::zeros(design.columns())),
+            rows: reduction.rows,
+            weight: reduction.weight,
+            shift,
         }
     }
 }

@@ -95,6 +95,13 @@ pub enum CoreError {
         got: usize,
         declared: bool,
     },
+    /// On several hosts: rows whose width is not that of the job's first
+    /// source with rows (read on any host), which fixed the design.
+    JobWidthMismatch {
+        at: Location,
+        expected: usize,
+        got: usize,
+    },
     /// A sample weight that is negative, NaN or infinite; `column` (1-based)
     /// is the weight_column of streamed rows, `None` for an array of weights.
     InvalidWeight {
@@ -249,7 +256,7 @@ impl CoreError {
             CoreError::NonNumeric { .. } => "NON_NUMERIC_VALUE",
             CoreError::NonFinite { .. } => "NON_FINITE_VALUE",
             CoreError::MissingValue { .. } => "MISSING_VALUE",
-            CoreError::RaggedRow { .. } => "RAGGED_ROW",
+            CoreError::RaggedRow { .. } | CoreError::JobWidthMismatch { .. } => "RAGGED_ROW",
             CoreError::FeatureCountMismatch { .. } => "FEATURE_COUNT_MISMATCH",
             CoreError::DeclaredFeatureMismatch { .. } => "FEATURE_DIM_MISMATCH",
             CoreError::WeightedWidthMismatch { declared: true, .. } => "FEATURE_DIM_MISMATCH",
@@ -329,6 +336,10 @@ impl fmt::Display for CoreError {
                 f,
                 "{at} has {got} columns but the model has {features} feature(s); send {features} features per row (or {} with the label first)",
                 features + 1
+            ),
+            CoreError::JobWidthMismatch { at, expected, got } => write!(
+                f,
+                "{at} has {got} columns but the job's first file with rows has {expected}; every file, on every host, needs the label and the same features"
             ),
             CoreError::DeclaredFeatureMismatch { at, features, got } => write!(
                 f,
@@ -440,6 +451,7 @@ mod tests {
             CoreError::DeclaredFeatureMismatch { at: at(), features: 1, got: 3 },
             CoreError::WeightedWidthMismatch { at: at(), features: 1, got: 4, declared: true },
             CoreError::WeightedWidthMismatch { at: at(), features: 1, got: 4, declared: false },
+            CoreError::JobWidthMismatch { at: at(), expected: 3, got: 4 },
             CoreError::InvalidWeight { at: at(), column: Some(3), value: -1.0 },
             CoreError::HeaderMismatch { source: "s".into(), detail: "d".into() },
             CoreError::NonFiniteInput { array: "x", row: 0, column: 0, value: f64::NAN },

@@ -6,7 +6,7 @@
 //! Large arrays in memory are refined instead (residuals in double-double)
 //! while the condition number lets refinement converge.
 
-use crate::accumulate::{Accumulator, Design, Shift, LANES};
+use crate::accumulate::{Accumulator, Design, Factor, Shift, LANES};
 use crate::cv::{tune, Selection, Tuning};
 use crate::dd::Dd;
 use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
@@ -16,6 +16,7 @@ use crate::folds::FoldAccumulator;
 use crate::model::{Model, Names, WeightColumn};
 use crate::robust::{CovarianceType, RobustPass};
 use crate::scalar::Scalar;
+use crate::segments::{HostState, Reduction, WireScalar};
 use crate::solve::{Fit, Precision};
 
 /// Raw values kept in memory for an extended pass without re-reading.
@@ -131,9 +132,18 @@ fn feed<T: Scalar>(acc: &mut Accumulator<T>, raw: &[f64], weights: Option<&[f64]
     }
 }
 
-fn fit_extended(design: Design, penalties: Penalties, shift: Shift, raw: &[f64], weights: Option<&[f64]>, threads: usize) -> Result<Fit, CoreError> {
+/// The extended pass over rows kept in memory, segment by segment as they were read.
+fn fit_extended(design: Design, penalties: Penalties, shift: Shift, kept: &Retained, weighted: bool, threads: usize) -> Result<Fit, CoreError> {
     let mut acc = Accumulator::<Dd>::with_shift(design, threads, shift);
-    feed(&mut acc, raw, weights);
+    let width = design.width();
+    let mut start = 0;
+    let ends = kept.segments.iter().map(|(name, end)| (name.as_str(), *end)).chain([("", kept.raw.len() / width)]);
+    for (name, end) in ends {
+        let weights = weighted.then(|| &kept.weights[start..end]);
+        feed(&mut acc, &kept.raw[start * width..end * width], weights);
+        acc.end_segment(name);
+        start = end;
+    }
     fit_factor(&acc.finish(), penalties, Precision::Extended)
 }
 
@@ -392,6 +402,14 @@ pub struct StreamingFit {
     robust: Option<(Fit, RobustPass)>,
     /// A weight column named by its header name, until the header is read.
     weight_column_name: Option<String>,
+    /// Multi-host: the job's basis and header, from the first source with
+    /// rows on whichever host read it (see [`Self::join`]).
+    joined: Option<Shift>,
+    header: Option<Vec<String>>,
+    /// The weight column is resolved and the accumulators exist.
+    started: bool,
+    /// `feature_dim` as the user gave it.
+    declared_features: Option<usize>,
     fitted: Option<Fit>,
 }
 
@@ -401,6 +419,8 @@ struct Retained {
     raw: Vec<f64>,
     /// One per row of `raw` in a weighted fit, else empty.
     weights: Vec<f64>,
+    /// Each ended source, and the rows of `raw` up to its end.
+    segments: Vec<(String, usize)>,
 }
 
 impl StreamingFit {
@@ -436,6 +456,10 @@ impl StreamingFit {
             next_pass: None,
             robust: None,
             weight_column_name: None,
+            joined: None,
+            header: None,
+            started: false,
+            declared_features: expected_features,
             fitted: None,
         })
     }
@@ -455,7 +479,7 @@ impl StreamingFit {
 
     /// The index of the named weight column in the rows, from the header.
     fn resolve_weight_column(&self, name: &str) -> Result<usize, CoreError> {
-        let Some(header) = self.reader.header() else {
+        let Some(header) = self.header() else {
             return Err(CoreError::HeaderMismatch {
                 source: self.source.clone(),
                 detail: format!("weight_column names '{name}' but the data has no header row; give the column's 1-based number instead"),
@@ -511,7 +535,23 @@ impl StreamingFit {
             .map_err(|e| self.reader_error(e))
             .and_then(|summary| self.consume(&rows, self.reader.width()).map(|()| summary));
         self.rows = rows;
+        self.end_segment();
         result
+    }
+
+    /// The source just read is a segment of its own (see [`crate::segments`]).
+    fn end_segment(&mut self) {
+        let name = &self.source;
+        if let Some(extended) = self.extended.as_mut() {
+            extended.end_segment(name);
+            return;
+        }
+        if let Some(double) = self.double.as_mut() {
+            double.end_segment(name);
+        }
+        if let (Some(kept), Some(design)) = (self.retained.as_mut(), self.design) {
+            kept.segments.push((name.clone(), kept.raw.len() / design.width()));
+        }
     }
 
     /// Reads a whole file by path: formats that need random access (Parquet).
@@ -521,15 +561,19 @@ impl StreamingFit {
         let mut reader = std::mem::replace(&mut self.reader, ChannelReader::new(Width::Any, 1, Declared::default()));
         let result = reader.read_file(path, name, &mut |batch| self.consume(batch.values, Some(batch.width)));
         self.reader = reader;
+        self.end_segment();
         result.map_err(|e| self.reader_error(e))
     }
 
-    /// The decoders count the weight column as a feature: their width errors say otherwise.
+    /// The decoders count the weight column as a feature, and on several
+    /// hosts the width comes from the job's first file: their width errors say so.
     fn reader_error(&self, error: CoreError) -> CoreError {
-        if self.options.weight_column.is_some() {
-            error.with_weight_column()
-        } else {
-            error
+        match error {
+            CoreError::DeclaredFeatureMismatch { at, features, got } if self.joined.is_some() && self.declared_features.is_none() => {
+                CoreError::JobWidthMismatch { at, expected: features + 1, got }
+            }
+            error if self.options.weight_column.is_some() => error.with_weight_column(),
+            error => error,
         }
     }
 
@@ -542,7 +586,7 @@ impl StreamingFit {
     pub fn feature_names(&self) -> Vec<String> {
         let features = self.design.map_or(0, |d| d.features);
         let weight = self.options.weight_column;
-        match self.reader.header() {
+        match self.header() {
             Some(names) if names.len() == features + self.extra_columns() => {
                 names.iter().enumerate().filter(|&(j, _)| j > 0 && Some(j) != weight).map(|(_, name)| name.clone()).collect()
             }
@@ -551,18 +595,23 @@ impl StreamingFit {
     }
 
     pub fn label_name(&self) -> String {
-        self.reader.header().and_then(|names| names.first().cloned()).unwrap_or_else(|| "y".into())
+        self.header().and_then(|names| names.first().cloned()).unwrap_or_else(|| "y".into())
     }
 
     /// The weight column's name from a header or schema, else "column N" (1-based); `None` unweighted.
     pub fn weight_name(&self) -> Option<String> {
         let column = self.options.weight_column?;
-        Some(self.reader.header().and_then(|names| names.get(column).cloned()).unwrap_or_else(|| format!("column {}", column + 1)))
+        Some(self.header().and_then(|names| names.get(column).cloned()).unwrap_or_else(|| format!("column {}", column + 1)))
+    }
+
+    /// The header row or schema's names: the job's first source's on several hosts, else this reader's.
+    fn header(&self) -> Option<&[String]> {
+        self.header.as_deref().or_else(|| self.reader.header())
     }
 
     /// Whether the feature names came from the data (a header row or a schema).
     pub fn has_header(&self) -> bool {
-        self.reader.header().is_some()
+        self.header().is_some()
     }
 
     /// The design, from the width of the first rows.
@@ -578,6 +627,11 @@ impl StreamingFit {
                     self.source
                 )));
             }
+        }
+        self.started = true;
+        if self.design.is_some() {
+            // Joined: the design came with the job's basis.
+            return Ok(());
         }
         let design = Design { features: width - self.extra_columns(), fit_intercept: self.options.fit_intercept };
         if design.features == 0 {
@@ -598,7 +652,7 @@ impl StreamingFit {
             return Ok(());
         }
         let width = width.ok_or_else(|| CoreError::Internal("rows arrived before their width".into()))?;
-        if self.design.is_none() {
+        if !self.started {
             self.start(width)?;
         }
         let first = self.source_rows;
@@ -730,9 +784,13 @@ impl StreamingFit {
         let design = factor.design;
         // Data kept in memory always gets the extended pass: no f64 solve to throw away.
         if let Some(kept) = self.retained.as_ref() {
-            let weights = self.options.weight_column.map(|_| &kept.weights[..]);
-            return fit_extended(design, penalties, factor.shift, &kept.raw, weights, self.threads).map(Some);
+            return fit_extended(design, penalties, factor.shift, kept, self.options.weight_column.is_some(), self.threads).map(Some);
         }
+        self.conclude(factor, penalties)
+    }
+
+    /// The f64 fit when it is certified, else `None` with an extended pass asked for.
+    fn conclude(&mut self, factor: Factor<f64>, penalties: Penalties) -> Result<Option<Fit>, CoreError> {
         let fit = fit_factor(&factor, penalties, Precision::Double)?;
         if accepts_double(&fit) && !self.options.extended {
             return Ok(Some(fit));
@@ -747,7 +805,11 @@ impl StreamingFit {
         let features = match (self.next_pass.take(), self.design, self.shift.take()) {
             (Some(NextPass::Rows), _, _) => self.expected_features,
             (Some(NextPass::Extended), Some(design), Some(shift)) => {
-                self.extended = Some(Accumulator::with_shift(design, self.threads, shift));
+                let mut extended = Accumulator::with_shift(design, self.threads, shift);
+                if self.joined.is_some() {
+                    extended.keep_segments();
+                }
+                self.extended = Some(extended);
                 Some(design.features)
             }
             (Some(NextPass::Residuals), Some(design), _) if self.robust.is_some() => Some(design.features),
@@ -757,6 +819,127 @@ impl StreamingFit {
         let width = features.map(|p| p + self.extra_columns());
         self.reader = Self::reader(width, self.threads, self.declared.clone(), self.wrapped);
         Ok(())
+    }
+}
+
+/// Several hosts: each reads its share of the channel and sends the states of
+/// its sources to the leader, which merges them in the order one host would
+/// have read them ([`crate::segments`]) and solves. The extended pass, when
+/// asked for, is shared out the same way.
+impl StreamingFit {
+    /// The basis of the factor, once this host's first source with rows has
+    /// given it (at most a block of rows is needed): the leader takes the
+    /// basis of the job's first source with rows and every host [`Self::join`]s it.
+    pub fn shift(&self) -> Result<Option<&Shift>, CoreError> {
+        if self.design.is_none() && self.reader.surveyed_width().is_some() {
+            return Err(CoreError::InvalidArgument(
+                "libsvm or sparse rows without feature_dim: on several hosts every host must read rows of one width; set the feature_dim hyperparameter to the number of features".into(),
+            ));
+        }
+        Ok(self.double.as_ref().and_then(Accumulator::shift))
+    }
+
+    /// Reads this host's share in the job's basis (and names the columns by
+    /// the job's header, if any), keeping each source's state for the leader.
+    /// Call before the first source.
+    pub fn join(&mut self, shift: Shift, header: Option<Vec<String>>) -> Result<(), CoreError> {
+        if self.options.tuning.is_some() || self.options.covariance != CovarianceType::Classical {
+            return Err(CoreError::InvalidArgument("cross-validated penalties and robust standard errors are fitted on one host only".into()));
+        }
+        let features = shift
+            .center
+            .len()
+            .checked_sub(1)
+            .filter(|&p| p > 0)
+            .ok_or_else(|| CoreError::Internal("the job's basis has no feature columns".into()))?;
+        let design = Design { features, fit_intercept: self.options.fit_intercept };
+        self.options.check_memory(design)?;
+        self.expected_features = Some(features);
+        self.reader = Self::reader(Some(features + self.extra_columns()), self.threads, self.declared.clone(), self.wrapped);
+        let mut double = Accumulator::with_shift(design, self.threads, shift.clone());
+        double.keep_segments();
+        (self.design, self.double, self.joined, self.header) = (Some(design), Some(double), Some(shift), header);
+        // A host with no rows names the weight column in the model all the same.
+        if let Some(name) = self.weight_column_name.take() {
+            self.options.weight_column = Some(self.resolve_weight_column(&name)?);
+        }
+        Ok(())
+    }
+
+    /// This host's state for the pass under way, to send to the leader.
+    pub fn state(&mut self) -> Result<Vec<u8>, CoreError> {
+        let (design, shift) = self.joined_design()?;
+        Ok(match self.extended.as_mut() {
+            Some(extended) => HostState { design, shift, rows_read: self.rows_seen, segments: extended.take_segments() }.encode(),
+            None => {
+                let double = self.double.as_mut().ok_or_else(|| CoreError::Internal("a state was asked for outside a pass".into()))?;
+                HostState { design, shift, rows_read: self.rows_seen, segments: double.take_segments() }.encode()
+            }
+        })
+    }
+
+    fn joined_design(&self) -> Result<(Design, Shift), CoreError> {
+        match (self.design, self.joined.clone()) {
+            (Some(design), Some(shift)) => Ok((design, shift)),
+            _ => Err(CoreError::Internal("only a host that joined the job's basis has a state to send".into())),
+        }
+    }
+
+    /// The leader's [`Self::finish`]: its own state and the other hosts'
+    /// (`(host, state)`), merged in the order of the sources' names. `None`
+    /// asks every host for an extended pass (see [`Self::follow`]).
+    pub fn finish_with(&mut self, others: &[(String, Vec<u8>)]) -> Result<Option<Fit>, CoreError> {
+        let (design, shift) = self.joined_design()?;
+        let penalties = self.options.penalties;
+        let fit = if self.extended.is_some() {
+            let (factor, _) = self.merge::<Dd>(others)?;
+            self.extended = None;
+            Some(fit_factor(&factor, penalties, Precision::Extended)?)
+        } else {
+            let (factor, rows_read) = self.merge::<f64>(others)?;
+            self.double = None;
+            let weighted = usize::from(self.options.weight_column.is_some());
+            // What one host would have kept in memory, and so always refactored in double-double.
+            if rows_read.saturating_mul((design.width() + weighted) as u64) <= RETAIN_VALUES as u64 {
+                self.shift = Some(shift);
+                self.next_pass = Some(NextPass::Extended);
+                None
+            } else {
+                self.conclude(factor, penalties)?
+            }
+        };
+        self.fitted.clone_from(&fit);
+        Ok(fit)
+    }
+
+    /// The factor of every host's segments, and the data rows they read.
+    fn merge<T: WireScalar>(&mut self, others: &[(String, Vec<u8>)]) -> Result<(Factor<T>, u64), CoreError> {
+        let (design, shift) = self.joined_design()?;
+        let own = HostState::<T>::decode(&self.state()?, "this host")?;
+        let (mut segments, mut rows_read) = (own.segments, own.rows_read);
+        for (host, bytes) in others {
+            let state = HostState::<T>::decode(bytes, host)?;
+            if state.design != design || state.shift != shift {
+                return Err(CoreError::Internal(format!(
+                    "{host} factored its rows in another basis or design than this host; run one image and one configuration on every host"
+                )));
+            }
+            segments.extend(state.segments);
+            rows_read += state.rows_read;
+        }
+        Ok((Factor::of(design, shift, Reduction::of(segments)?), rows_read))
+    }
+
+    /// A worker starts the pass the leader asked for; stream every source again.
+    pub fn follow(&mut self, pass: NextPass) -> Result<(), CoreError> {
+        let (_, shift) = self.joined_design()?;
+        if pass != NextPass::Extended {
+            return Err(CoreError::Internal(format!("hosts share extended passes only, not {pass:?}")));
+        }
+        (self.double, self.retained) = (None, None);
+        self.shift = Some(shift);
+        self.next_pass = Some(pass);
+        self.start_next_pass()
     }
 }
 
@@ -1274,5 +1457,131 @@ mod tests {
         for (b, r) in model.coefficients.iter().zip(&reference.coefficients) {
             assert!((b - r).abs() <= 1e-9 * r.abs().max(1e-300), "{b} vs {r}");
         }
+    }
+
+    /// CSV files `part-i.csv` with a header naming a weight column, `sizes` rows each.
+    fn parts(sizes: &[usize], offset: f64, seed: u64) -> Vec<(String, Vec<u8>)> {
+        let mut rng = Lcg::new(seed);
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let mut csv = String::from("y,a,w,b\n");
+                for _ in 0..n {
+                    let a = rng.normal();
+                    // Offset data is also nearly collinear: one pass in f64 cannot certify it.
+                    let b = if offset == 0.0 { rng.normal() } else { a + 1e-6 * rng.normal() };
+                    let a = a + offset;
+                    let w = if rng.uniform() < 0.1 { 0.0 } else { 0.5 + rng.uniform() };
+                    csv.push_str(&format!("{},{a},{w},{b}\n", 3.0 + 2.0 * a - b + 0.01 * rng.normal()));
+                }
+                (format!("input/data/train/part-{i}.csv"), csv.into_bytes())
+            })
+            .collect()
+    }
+
+    fn weighted_by_name() -> StreamingFit {
+        let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
+        fit.weigh_by("w");
+        fit
+    }
+
+    fn read(fit: &mut StreamingFit, files: &[&(String, Vec<u8>)]) {
+        for (name, csv) in files {
+            fit.begin_source(name);
+            for chunk in csv.chunks(1000) {
+                fit.push(chunk).unwrap();
+            }
+            fit.end_source().unwrap();
+        }
+    }
+
+    /// The fit of `files` on hosts that read the files `owner` gives them,
+    /// with the leader's protocol: basis from the first file with rows, states merged.
+    fn on_hosts(files: &[(String, Vec<u8>)], owner: &[usize], hosts: usize) -> (Fit, Model) {
+        let share = |h: usize| files.iter().zip(owner).filter(|(_, &o)| o == h).map(|(f, _)| f).collect::<Vec<_>>();
+        // Each host's first source with rows gives its basis; the job's is that of the first in listing order.
+        let mut bases = Vec::new();
+        for h in 0..hosts {
+            let mut probe = weighted_by_name();
+            read(&mut probe, &share(h));
+            if let Some(shift) = probe.shift().unwrap() {
+                let first = share(h).iter().find(|(_, csv)| csv.iter().filter(|&&b| b == b'\n').count() > 1).unwrap().0.clone();
+                bases.push((first, shift.clone(), probe.reader.header().map(<[String]>::to_vec)));
+            }
+        }
+        bases.sort_by(|a, b| crate::segments::listing_order(&a.0, &b.0));
+        let (_, shift, header) = bases.swap_remove(0);
+        let mut trainers: Vec<StreamingFit> = (0..hosts)
+            .map(|_| {
+                let mut t = weighted_by_name();
+                t.join(shift.clone(), header.clone()).unwrap();
+                t
+            })
+            .collect();
+        loop {
+            for (h, t) in trainers.iter_mut().enumerate() {
+                read(t, &share(h));
+            }
+            let states: Vec<(String, Vec<u8>)> =
+                trainers[1..].iter_mut().enumerate().map(|(h, t)| (format!("algo-{}", h + 2), t.state().unwrap())).rev().collect();
+            match trainers[0].finish_with(&states).unwrap() {
+                Some(fit) => return (fit, trainers[0].model().unwrap()),
+                None => {
+                    assert_eq!(trainers[0].next_pass(), Some(NextPass::Extended));
+                    trainers[0].start_next_pass().unwrap();
+                    trainers[1..].iter_mut().for_each(|t| t.follow(NextPass::Extended).unwrap());
+                }
+            }
+        }
+    }
+
+    fn on_one_host(files: &[(String, Vec<u8>)]) -> (Fit, Model) {
+        let mut fit = weighted_by_name();
+        loop {
+            read(&mut fit, &files.iter().collect::<Vec<_>>());
+            match fit.finish().unwrap() {
+                Some(done) => return (done, fit.model().unwrap()),
+                None => fit.start_next_pass().unwrap(),
+            }
+        }
+    }
+
+    #[test]
+    fn hosts_sharing_the_files_give_one_hosts_bits() {
+        // Small data (always the extended pass), and data past what is kept in
+        // memory: ill-conditioned (a second, extended pass by every host) or not.
+        let large = vec![100_000, 0, 150_000, 80_001];
+        for (sizes, offset, precision) in
+            [(vec![0, 40, 700, 0, 5, 300], 1e6, Precision::Extended), (large.clone(), 1e6, Precision::Extended), (large, 0.0, Precision::Double)]
+        {
+            let files = parts(&sizes, offset, 21);
+            let (one, model) = on_one_host(&files);
+            assert_eq!(one.precision, precision, "{sizes:?} offset {offset}: error {:e}", one.estimated_error);
+            let n = files.len();
+            for (hosts, owner) in
+                [(1, vec![0; n]), (2, (0..n).map(|i| i % 2).collect()), (3, (0..n).map(|i| (n - 1 - i) % 3).collect()), (3, vec![2; n])]
+            {
+                let (many, merged) = on_hosts(&files, &owner, hosts);
+                assert_eq!(merged.to_json().unwrap(), model.to_json().unwrap(), "{sizes:?} on {hosts} hosts as {owner:?}");
+                assert_eq!(
+                    many.coefficients.iter().map(|c| c.to_bits()).collect::<Vec<_>>(),
+                    one.coefficients.iter().map(|c| c.to_bits()).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn joining_is_for_plain_and_penalised_fits() {
+        let shift = Shift { center: vec![0.0; 3], scale: vec![1.0; 3] };
+        let mut robust = StreamingFit::new(FitOptions { covariance: CovarianceType::Hc1, ..FitOptions::default() }, None, 1).unwrap();
+        assert!(robust.join(shift.clone(), None).unwrap_err().to_string().contains("one host"));
+        let mut plain = StreamingFit::new(FitOptions::default(), None, 1).unwrap();
+        plain.join(shift, None).unwrap();
+        plain.begin_source("a.csv");
+        let err = plain.push(b"1,2,3,4\n").and_then(|()| plain.end_source().map(drop)).unwrap_err();
+        assert_eq!(err.code(), "RAGGED_ROW", "{err}");
+        assert!(err.to_string().contains("a.csv line 1 has 4 columns but the job's first file with rows has 3"), "{err}");
     }
 }

@@ -7,7 +7,9 @@
 //! factor is solved: least squares and ridge by [`solve`], the elastic net and
 //! non-negative least squares by the solvers of [`estimate`]; [`folds`] and
 //! [`cv`] cross-validate penalties from per-fold factors, [`robust`] adds
-//! sandwich standard errors from a second pass.
+//! sandwich standard errors from a second pass. [`segments`] makes each source
+//! a unit of reduction merged in a fixed order, so several hosts (or a resumed
+//! job) give the bits of one.
 
 pub mod accumulate;
 pub mod cancel;
@@ -26,6 +28,7 @@ pub mod predict;
 pub mod robust;
 pub mod scalar;
 pub mod score;
+pub mod segments;
 pub mod solve;
 pub mod svd;
 mod triangular;

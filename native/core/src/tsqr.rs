@@ -40,6 +40,20 @@ impl<T: Scalar> Triangle<T> {
         Triangle { k, r: vec![T::default(); k * k] }
     }
 
+    /// The triangle whose upper entries, row by row, are `upper`.
+    #[track_caller]
+    pub fn from_upper(k: usize, upper: &[T]) -> Self {
+        assert_eq!(upper.len(), k * (k + 1) / 2, "a k x k triangle has k(k+1)/2 upper entries");
+        let mut triangle = Self::zeros(k);
+        let mut values = upper.iter();
+        for i in 0..k {
+            for j in i..k {
+                triangle.r[i * k + j] = *values.next().expect("counted above");
+            }
+        }
+        triangle
+    }
+
     pub fn size(&self) -> usize {
         self.k
     }
