@@ -18,7 +18,9 @@ import { startHost, type HostScript } from './helpers/cluster-host';
 const LEADER = '127.0.0.1';
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 const HEARTBEAT_MS = 100;
+/** For the tests of a lost host; the others allow more, as a loaded machine may starve a process that long. */
 const SILENCE_MS = 1_000;
+const PATIENT_SILENCE_MS = 5_000;
 
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -40,7 +42,7 @@ function join(current: string, port: number, options: Options = {}): Promise<Clu
   return joinCluster(topologyOf({ currentHost: current, hosts }), {
     port,
     heartbeatMs: HEARTBEAT_MS,
-    silenceMs: SILENCE_MS,
+    silenceMs: PATIENT_SILENCE_MS,
     joinTimeoutMs: 10_000,
     log: () => {},
     ...rest,
@@ -97,7 +99,7 @@ function postRaw(port: number, route: string, body: Buffer): Promise<{ status: n
 }
 
 function script(current: string, port: number, steps: string[]): HostScript {
-  return { hosts: HOSTS, current, port, heartbeatMs: HEARTBEAT_MS, silenceMs: SILENCE_MS, steps };
+  return { hosts: HOSTS, current, port, heartbeatMs: HEARTBEAT_MS, silenceMs: PATIENT_SILENCE_MS, steps };
 }
 
 test('the leader is the first host in plain sorted order, the same from every host', (t) => {
@@ -202,9 +204,9 @@ test('a busy worker learns of a failure from its next heartbeat, through its sig
   const started = Date.now();
   await leader.fail('solve', new Error('out of memory'));
   await aborted(three.signal);
-  t.true(Date.now() - started < SILENCE_MS);
+  t.true(Date.now() - started < PATIENT_SILENCE_MS, 'from a heartbeat, not from silence');
   await rejectsWith(t, three.send('solve', Buffer.alloc(0)), 'PEER_FAILED', /^host 127\.0\.0\.1 failed during step 'solve': INTERNAL_ERROR: out of memory$/);
-  t.true(two.signal.aborted);
+  await aborted(two.signal);
 });
 
 test('a worker whose process dies while it waits for a reply is lost at once (its connection closes)', async (t) => {
@@ -218,7 +220,7 @@ test('a worker whose process dies while it waits for a reply is lost at once (it
   const killed = Date.now();
   await dying.kill();
   await waiting;
-  t.true(Date.now() - killed < SILENCE_MS, 'before the silence limit');
+  t.true(Date.now() - killed < PATIENT_SILENCE_MS, 'before the silence limit');
   const err = t.throws(() => leader.reply('gram', Buffer.from('x')), { instanceOf: LinearError });
   t.is(err?.code, 'PEER_LOST');
 });
@@ -227,7 +229,8 @@ test('a worker that hangs (SIGSTOP) is lost after the silence limit', async (t) 
   const port = await freePort();
   const hanging = startHost(script('127.0.0.3', port, []));
   t.teardown(() => hanging.kill());
-  const [leader, two] = (await Promise.all([join(LEADER, port), join('127.0.0.2', port)])) as [ClusterLeader, ClusterWorker];
+  const fast = { silenceMs: SILENCE_MS };
+  const [leader, two] = (await Promise.all([join(LEADER, port, fast), join('127.0.0.2', port, fast)])) as [ClusterLeader, ClusterWorker];
   await hanging.next('joined');
   const pattern = /^host 127\.0\.0\.3 stopped answering during step 'gram': not heard from for 1(\.\d)? s$/;
   const gathering = rejectsWith(t, leader.gather('gram', Buffer.from('1')), 'PEER_LOST', pattern);
@@ -242,7 +245,8 @@ test('a worker that hangs (SIGSTOP) is lost after the silence limit', async (t) 
 test('when the leader dies, the workers reject with PEER_LOST naming it', async (t) => {
   const port = await freePort();
   const dying = startHost(script(LEADER, port, ['gram']));
-  const [two, three] = (await Promise.all([join('127.0.0.2', port), join('127.0.0.3', port)])) as [ClusterWorker, ClusterWorker];
+  const fast = { silenceMs: SILENCE_MS };
+  const [two, three] = (await Promise.all([join('127.0.0.2', port, fast), join('127.0.0.3', port, fast)])) as [ClusterWorker, ClusterWorker];
   await dying.next('joined');
   const pattern = /^host 127\.0\.0\.1 stopped answering during step '(gram|join)': no answer from it for 1(\.\d)? s$/;
   const waiting = rejectsWith(t, two.send('gram', Buffer.from('2')), 'PEER_LOST', pattern);
@@ -282,7 +286,7 @@ test('a worker that cannot reach the leader by the join deadline fails with PEER
     /security group allows TCP traffic between them on port \d+/,
     /LINEAR_CLUSTER_PORT/,
   );
-  t.true(Date.now() - started < 3_000);
+  t.true(Date.now() - started < 5_000);
 });
 
 test('a leader that does not hear from a worker by the deadline fails with PEER_UNREACHABLE, and so do the joined workers', async (t) => {

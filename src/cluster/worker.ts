@@ -95,8 +95,8 @@ class Worker implements ClusterWorker {
     log(`joining the leader ${this.leader.host} on port ${port}`);
     for (;;) {
       try {
-        const left = Math.max(deadline - Date.now(), 1);
-        this.heard((await unlessAborted(this.ask('join', frame, { idleTimeoutMs: Math.min(silenceMs, left) }), this.signal)).answer);
+        // Not cut to the time left: a last attempt that times out at once would hide why the others failed.
+        this.heard((await unlessAborted(this.ask('join', frame, { idleTimeoutMs: silenceMs }), this.signal)).answer);
         break;
       } catch (err) {
         if (this.signal.aborted || err instanceof LinearError) {
