@@ -299,16 +299,32 @@ test('a leader that does not hear from a worker by the deadline fails with PEER_
   await rejectsWith(t, two.send('read', Buffer.alloc(0)), 'PEER_UNREACHABLE', pattern);
 });
 
-test('hosts the leader does not expect are refused: an unknown name, another host list, a second process with a joined name', async (t) => {
+test("a host not in the leader's list is refused, and the job goes on", async (t) => {
   const port = await freePort();
   const pair = HOSTS.slice(0, 2);
   const [leader, two] = await Promise.all([join(LEADER, port, { hosts: pair }), join('127.0.0.2', port, { hosts: pair })]);
-  await rejectsWith(t, join('127.0.0.4', port, { hosts: [LEADER, '127.0.0.4'] }), 'PEER_REFUSED', /refused this host's join \(HTTP 403\): host 127\.0\.0\.4 is not one of this job's workers \(127\.0\.0\.2\)/);
-  await rejectsWith(t, join('127.0.0.2', port, { hosts: HOSTS }), 'PEER_REFUSED', /lists the hosts 127\.0\.0\.1, 127\.0\.0\.2, 127\.0\.0\.3; the leader 127\.0\.0\.1, 127\.0\.0\.2/);
-  await rejectsWith(t, join('127.0.0.2', port, { hosts: pair }), 'PEER_REFUSED', /another process already joined as host 127\.0\.0\.2/);
-  // The refusals did not fail the job.
+  await rejectsWith(t, join('127.0.0.4', port, { hosts: [LEADER, '127.0.0.4'] }), 'PEER_REFUSED', /^the leader 127\.0\.0\.1 refused this host's join \(HTTP 403\): host 127\.0\.0\.4 is not one of this job's workers \(127\.0\.0\.2\)$/);
   t.false(leader.signal.aborted);
   await Promise.all([leader.close(), two.close()]);
+});
+
+test('a worker with another host list is refused, and the job fails at once naming it', async (t) => {
+  const port = await freePort();
+  const pair = HOSTS.slice(0, 2);
+  const leader = rejectsWith(t, join(LEADER, port, { hosts: pair }), 'PEER_FAILED', /^host 127\.0\.0\.2 failed during step 'join': PEER_REFUSED: the leader 127\.0\.0\.1 refused this host's join/);
+  await rejectsWith(t, join('127.0.0.2', port, { hosts: HOSTS }), 'PEER_REFUSED', /lists the hosts 127\.0\.0\.1, 127\.0\.0\.2, 127\.0\.0\.3; the leader 127\.0\.0\.1, 127\.0\.0\.2: every host must read the same resourceconfig\.json/);
+  await leader;
+});
+
+test('a second process joining under a joined host name is refused, and the job fails', async (t) => {
+  const port = await freePort();
+  const pair = HOSTS.slice(0, 2);
+  const [leader, two] = await Promise.all([join(LEADER, port, { hosts: pair }), join('127.0.0.2', port, { hosts: pair })]);
+  await rejectsWith(t, join('127.0.0.2', port, { hosts: pair }), 'PEER_REFUSED', /another process already joined as host 127\.0\.0\.2$/);
+  const expected = /^host 127\.0\.0\.2 failed during step 'join': PEER_REFUSED: the leader 127\.0\.0\.1 refused this host's join \(HTTP 409\)/;
+  await rejectsWith(t, leader.close(), 'PEER_FAILED', expected);
+  // The process that joined is told too: the other one's report is not its own.
+  await rejectsWith(t, asWorker(two).send('read', Buffer.alloc(0)), 'PEER_FAILED', expected);
 });
 
 test('the leader refuses a corrupted payload (CRC-32) and a frame of another protocol version, without failing the job', async (t) => {

@@ -257,7 +257,6 @@ class Leader implements ClusterLeader {
     this.failure = record;
     this.failed.abort(error);
     for (const peer of this.peers.values()) {
-      if (peer.host === record.host) peer.told = true;
       if (peer.waiting) this.answerFailure(peer, peer.waiting.res);
     }
     const everyoneKnows = () => [...this.peers.values()].every((peer) => peer.told || peer.instance === undefined);
@@ -404,6 +403,8 @@ class Leader implements ClusterLeader {
     const f = meta.failure as Partial<FailureRecord> | undefined;
     // The host is the sender's, whatever the record says.
     const record: FailureRecord = { host: peer.host, step: String(f?.step ?? this.step), code: String(f?.code ?? ErrorCode.INTERNAL_ERROR), message: String(f?.message ?? '') };
+    // Another process under the same name (refused at join) knows, not the one that joined.
+    if (meta.instance === peer.instance) peer.told = true;
     answer(res, OK);
     void this.failWith(record, errorOf(record));
   }

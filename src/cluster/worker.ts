@@ -99,9 +99,14 @@ class Worker implements ClusterWorker {
         this.heard((await unlessAborted(this.ask('join', frame, { idleTimeoutMs: silenceMs }), this.signal)).answer);
         break;
       } catch (err) {
-        if (this.signal.aborted || err instanceof LinearError) {
-          await this.leave(err);
+        if (this.signal.aborted) {
+          await this.ending;
           throw this.signal.reason;
+        }
+        if (err instanceof LinearError) {
+          // Refused: tell the leader, or it would wait for this host until the join deadline.
+          await this.leave(err, recordOf(this.topology.current, 'join', err));
+          throw err;
         }
         const left = deadline - Date.now();
         if (left <= 0) {
