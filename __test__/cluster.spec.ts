@@ -117,6 +117,25 @@ test('the new codes are in the catalogue: a peer\'s failure is the user\'s (exit
   }
 });
 
+test('LINEAR_CLUSTER_PORT sets the port on every host; a value that is not a port is refused', async (t) => {
+  const port = await freePort();
+  const pair = HOSTS.slice(0, 2);
+  // Only this test leaves the port to the environment, so the others are not affected.
+  process.env.LINEAR_CLUSTER_PORT = String(port);
+  try {
+    const options = { heartbeatMs: HEARTBEAT_MS, log: () => {} };
+    const [leader, two] = await Promise.all(pair.map((host) => joinCluster(topologyOf({ currentHost: host, hosts: pair }), options)));
+    const stranger = await postRaw(port, 'status', Buffer.alloc(0));
+    t.is(stranger.status, 404);
+    t.is(stranger.text, 'no POST /status here: this port is the leader of a linear training job');
+    await Promise.all([leader.close(), two.close()]);
+    process.env.LINEAR_CLUSTER_PORT = '70000';
+    await rejectsWith(t, joinCluster(topologyOf({ currentHost: LEADER, hosts: pair }), options), 'INVALID_CONFIG', /^LINEAR_CLUSTER_PORT=70000 must be a whole number from 1 to 65535$/);
+  } finally {
+    delete process.env.LINEAR_CLUSTER_PORT;
+  }
+});
+
 test('a single host opens no port: gather returns its own payload at once', async (t) => {
   const port = await freePort();
   const cluster = asLeader(await join(LEADER, port, { hosts: [LEADER] }));

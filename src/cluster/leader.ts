@@ -118,13 +118,13 @@ class Leader implements ClusterLeader {
   async start(): Promise<void> {
     const { signal, heartbeatMs, log, port } = this.settings;
     if (signal?.aborted) throw signal.reason;
+    // A single host is a cluster of one: no port, and gather() returns its own payload.
+    if (this.peers.size > 0) this.server = await this.listen();
     signal?.addEventListener('abort', this.onAbort, { once: true });
     if (this.peers.size === 0) {
-      // A single host is a cluster of one: no port, and gather() returns its own payload.
       this.phase = 'running';
       return;
     }
-    this.server = await this.listen();
     this.lastWatch = Date.now();
     this.timer = setInterval(() => this.watch(), heartbeatMs);
     log(`leader ${this.topology.current}: waiting on port ${port} for ${this.peers.size} worker(s) to join: ${hostList([...this.peers.keys()])}`);

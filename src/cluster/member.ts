@@ -24,12 +24,8 @@ export interface ClusterOptions {
   signal?: AbortSignal;
 }
 
-export interface Settings {
-  port: number;
-  joinTimeoutMs: number;
-  heartbeatMs: number;
-  silenceMs: number;
-  log: (line: string) => void;
+/** The options with their defaults filled in. */
+export interface Settings extends Required<Omit<ClusterOptions, 'signal'>> {
   signal?: AbortSignal;
 }
 
@@ -79,16 +75,6 @@ export interface ClusterMember {
    * with the job's failure if there was one.
    */
   close(): Promise<void>;
-}
-
-/** Rejects with the signal's reason once it aborts, whatever `work` is still doing. */
-export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** "1.5 s", "45 s", "15 min". */

@@ -23,8 +23,8 @@ const EMPTY = Buffer.alloc(0);
 export const OCTET_STREAM = 'application/octet-stream';
 
 /** What a worker asks of the leader; each is a path, `/join` and so on. */
-export type Route = 'join' | 'heartbeat' | 'send' | 'fail' | 'goodbye';
-export const ROUTES: readonly Route[] = ['join', 'heartbeat', 'send', 'fail', 'goodbye'];
+export const ROUTES = ['join', 'heartbeat', 'send', 'fail', 'goodbye'] as const;
+export type Route = (typeof ROUTES)[number];
 
 /** Every request names its host and its process, so two processes claiming one name are told apart. */
 export interface Sender {

@@ -9,7 +9,7 @@ import { Agent } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, LinearError, clip, toLinearError } from '../errors';
 import { errorOf, lostRecord, recordOf, terminatedRecord, unreachableRecord, type FailureRecord } from './failure';
-import { duration, unlessAborted, type ClusterMember, type Settings } from './member';
+import { duration, type ClusterMember, type Settings } from './member';
 import type { Topology } from './topology';
 import { decodeFrame, encodeFrame, post, type Answer, type FailMeta, type HeartbeatMeta, type JoinMeta, type LeaderAddress, type PostOptions, type Route, type SendMeta, type Sender } from './wire';
 
@@ -55,6 +55,16 @@ const NETWORK_WORDS: ReadonlyMap<string, string> = new Map([
 /** Why a request got no answer, in a few words. */
 function networkReason(err: unknown): string {
   return NETWORK_WORDS.get((err as NodeJS.ErrnoException).code ?? '') ?? toLinearError(err).message;
+}
+
+/** Rejects with the signal's reason once it aborts, whatever `work` is still doing (its own outcome is then ignored). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 class Worker implements ClusterWorker {
