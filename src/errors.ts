@@ -80,6 +80,14 @@ export const ERROR_CATALOGUE = {
   REQUEST_TIMEOUT: user('A request whose headers or body did not arrive within the server timeout.', 408),
   URI_TOO_LONG: user('A request target longer than 4096 characters.', 414),
   HEADERS_TOO_LARGE: user('A request line and headers above the 16 KiB header limit.', 431),
+  // Multi-instance training. A peer's failure is 'user': the root cause is the
+  // peer's own error, named in the message and reported with its own exit code by
+  // that host; nothing failed on the host that relays it. A lost, unreachable or
+  // garbled peer is an environment fault (network, crashed or killed instance).
+  PEER_FAILED: user("Another host of the training job failed; the message names it, the step and that host's own CODE: message."),
+  PEER_LOST: internal('A host of the training job stopped answering (silent past the limit, or its connection closed); host, step and seconds named.'),
+  PEER_UNREACHABLE: internal('A worker could not reach the leader, or the leader did not hear from a worker, within the join deadline (check the network, security group and LINEAR_CLUSTER_PORT).'),
+  PEER_REFUSED: internal('A message between hosts was refused: corrupt (CRC-32 or length check), of another protocol version, or from a host name the leader does not expect or already has.'),
   // The process.
   TERMINATED: user('Stopped by SIGTERM before finishing (exit 143).', 503),
   INTERNAL_ERROR: internal('Anything unexpected: a bug or an environment fault, not a problem with the input.'),
