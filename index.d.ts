@@ -66,8 +66,28 @@ export declare class Trainer {
    * `startNextPass()` (see `nextPass`).
    */
   finish(): Promise<BindingFit | null>
-  /** The model artifact of the finished fit (refused when a number in it is not finite). */
-  model(): Model
+  /**
+   * The model artifact of the finished fit (refused when a number in it is
+   * not finite), with where its rows were read.
+   */
+  model(training: BindingTraining): Model
+  /**
+   * Several hosts: the basis this host's first source with rows gave; null
+   * until known (stream until it is).
+   */
+  get basis(): BindingBasis | null
+  /**
+   * Several hosts: read this host's share in the job's basis (`shift` of
+   * the host that read the job's first source with rows), naming the
+   * columns by that source's header. Call before the first source.
+   */
+  join(shift: Float64Array, header?: Array<string> | undefined | null): void
+  /** Several hosts: this host's state for the pass under way (a worker sends it to the leader). */
+  state(): Buffer
+  /** Several hosts, the leader: `finish` with the other hosts' states. */
+  finishWith(states: Array<BindingHostState>): Promise<BindingFit | null>
+  /** Several hosts, a worker: start the pass the leader asked for ("extended"). */
+  follow(pass: string): void
   /** Starts the pass `finish` asked for; stream every source again. */
   startNextPass(): void
   get rows(): number
@@ -75,6 +95,16 @@ export declare class Trainer {
   get featureNames(): Array<string>
   get labelName(): string
   get hasHeader(): boolean
+}
+
+/**
+ * The basis of a factor: `shift` is `[center..., scale...]`, from the first
+ * rows of `source`, whose header (label first) is `header`.
+ */
+export interface BindingBasis {
+  shift: Float64Array
+  source: string
+  header?: Array<string>
 }
 
 /**
@@ -153,6 +183,18 @@ export interface BindingFitOptions {
   memoryLimit?: number
 }
 
+export interface BindingHostShare {
+  host: string
+  rows: number
+  bytes: number
+}
+
+/** A host's state as the leader received it. */
+export interface BindingHostState {
+  host: string
+  state: Buffer
+}
+
 /** Covariance of the estimates in the shifted basis: sigma2 · R⁻¹R⁻ᵀ. */
 export interface BindingInference {
   /** Design indices (0 = intercept when fitted) of the estimated parameters. */
@@ -222,6 +264,12 @@ export interface BindingStatistics {
   pValues: Array<number>
   /** 2-norm condition number of the design as given, intercept column included. */
   conditionNumber: number
+}
+
+/** Where the training rows were read (model.json's `training`). */
+export interface BindingTraining {
+  distribution: string
+  hosts: Array<BindingHostShare>
 }
 
 /**

@@ -132,33 +132,29 @@ test('train without a train channel: MISSING_CHANNEL', async (t) => {
   );
 });
 
-test('a ShardedByS3Key train channel on several hosts: UNSUPPORTED_DISTRIBUTION before any data is read', async (t) => {
-  await trainFails(
-    t,
+test('what several hosts cannot do yet: UNSUPPORTED_DISTRIBUTION on every host before any data is read or peer is reached', async (t) => {
+  const several = { current_host: 'algo-2', hosts: ['algo-1', 'algo-2', 'algo-3'] };
+  const cases = [
+    [{ hyperparameters: { l2: 'auto' } }, ['cross-validating', 'auto', '3 hosts', 'one instance']],
+    [{ hyperparameters: { robust_se: 'HC1' } }, ['robust_se', 'one instance']],
+    [{ inputDataConfig: { train: { TrainingInputMode: 'Pipe' } } }, ['Pipe mode', 'File or FastFile']],
+    [{ inputDataConfig: { validation: { S3DistributionType: 'ShardedByS3Key' } } }, ["'validation'", 'FullyReplicated']],
+  ] as const;
+  for (const [config, mentions] of cases) {
+    await trainFails(t, { resourceConfig: several, channels: { train: { 'a.csv': GOOD } }, ...config }, { code: 'UNSUPPORTED_DISTRIBUTION', mentions: [...mentions] });
+  }
+});
+
+test('sharded data on one host: it fits all its rows', async (t) => {
+  const tree = await makeMlTree(
     {
-      resourceConfig: { current_host: 'algo-2', hosts: ['algo-1', 'algo-2', 'algo-3'] },
+      resourceConfig: { current_host: 'algo-1', hosts: ['algo-1'] },
       inputDataConfig: { train: { TrainingInputMode: 'File', S3DistributionType: 'ShardedByS3Key' } },
       channels: { train: { 'a.csv': GOOD } },
     },
-    { code: 'UNSUPPORTED_DISTRIBUTION', mentions: ['ShardedByS3Key', '3 hosts', 'FullyReplicated', 'one instance'] },
+    t,
   );
-});
-
-test('replicated data on several hosts, or sharded data on one: every host fits all its rows', async (t) => {
-  for (const [hosts, distribution] of [
-    [['algo-1', 'algo-2'], 'FullyReplicated'],
-    [['algo-1'], 'ShardedByS3Key'],
-  ] as const) {
-    const tree = await makeMlTree(
-      {
-        resourceConfig: { current_host: 'algo-1', hosts },
-        inputDataConfig: { train: { TrainingInputMode: 'File', S3DistributionType: distribution } },
-        channels: { train: { 'a.csv': GOOD } },
-      },
-      t,
-    );
-    await expectTrainSuccess(t, tree);
-  }
+  await expectTrainSuccess(t, tree);
 });
 
 test('an unknown S3DistributionType: INVALID_CONFIG naming the two there are', async (t) => {

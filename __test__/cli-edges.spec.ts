@@ -226,7 +226,7 @@ test('Scorer.push rejects an overlapping push; predictions stay in input order',
   await trainer.push(Buffer.from('1,0\n3,1\n5,2\n'));
   trainer.endSource();
   await trainer.finish();
-  const scorer = new Scorer(trainer.model(), (p) => predictions.push(...p));
+  const scorer = new Scorer(trainer.model({ distribution: 'FullyReplicated', hosts: [{ host: 'algo-1', rows: 3, bytes: 12 }] }), (p) => predictions.push(...p));
   scorer.beginSource('memory');
   const first = scorer.push(Buffer.from('1\n2\n'));
   const err = await t.throwsAsync(scorer.push(Buffer.from('3\n')), { instanceOf: LinearError, message: PUSH_AGAIN });

@@ -350,4 +350,11 @@ note "base $BASE: $(mb "$base_size"); the project adds $(mb $((size - base_size)
 $DOCKER history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | head -n 10 | cut -c1-110 | sed 's/^/#   layer /'
 [[ -n $BUILD_SECONDS ]] && note "image build time: $BUILD_SECONDS s$([[ ${LINEAR_DOCKER_NO_CACHE:-0} == 1 ]] && echo ' (--no-cache)')"
 
+# ---------------------------------------------------------- several hosts ----
+# Multi-instance training jobs, one container per host on a private network
+# (uses DOCKER, IMAGE, TMP, RUN_ID and ok/not_ok/check/note; chains its cleanup
+# before ours; LINEAR_DOCKER_HOSTS=0 skips it).
+# shellcheck source=scripts/test-docker-hosts.sh
+source "$ROOT/scripts/test-docker-hosts.sh"
+
 finish

@@ -41,7 +41,7 @@ export const ERROR_CATALOGUE = {
   UNKNOWN_HYPERPARAMETER: user('A hyperparameter name this container does not know.'),
   INVALID_HYPERPARAMETER: user('A known hyperparameter with a value outside what it accepts.'),
   UNSUPPORTED_HYPERPARAMETER: user('A Linear Learner hyperparameter that would change the fit and is not implemented.'),
-  UNSUPPORTED_DISTRIBUTION: user('A multi-instance job whose train channel is ShardedByS3Key: each host would fit only its own shard.'),
+  UNSUPPORTED_DISTRIBUTION: user('A multi-instance job asks for what one host only does: Pipe mode, a cross-validated (auto) penalty, robust_se, or a ShardedByS3Key validation or test channel.'),
   UNSUPPORTED_CONTENT_TYPE: user('A channel or request declares a content type that is not read, or data in a shape of it that is not (a Parquet string column, Parquet through a pipe).', 415),
   CONTENT_TYPE_MISMATCH: user("A file's bytes contradict the channel's ContentType, or one channel mixes formats (both are named)."),
   // Data, in training files and request bodies alike.

@@ -25,6 +25,8 @@ export type FitOptions = Addon.BindingFitOptions;
 export type NativeModel = Addon.Model;
 export type ScoreMetrics = Addon.BindingScoreMetrics;
 export type SourceSummary = Addon.BindingSourceSummary;
+export type Training = Addon.BindingTraining;
+export type Basis = Addon.BindingBasis;
 /** How a channel's data is declared: format, CSV header, libsvm indexing, Parquet label column, RecordIO wrapping. */
 export type ChannelFormat = Addon.BindingChannelFormat;
 
@@ -151,9 +153,34 @@ export class Trainer implements ByteSink {
     return guarded(() => this.native.finish());
   }
 
-  /** The model artifact of the finished fit (NON_FINITE_RESULT when a number in it is not finite). */
-  model(): NativeModel {
-    return guardedSync(() => this.native.model());
+  /** The model artifact of the finished fit (NON_FINITE_RESULT when a number in it is not finite), with where its rows were read. */
+  model(training: Training): NativeModel {
+    return guardedSync(() => this.native.model(training));
+  }
+
+  /** Several hosts: the basis this host's first source with rows gave, once known. */
+  get basis(): Basis | null {
+    return guardedSync(() => this.native.basis);
+  }
+
+  /** Several hosts: read this host's share in the job's basis, naming columns by the job's header. */
+  join(shift: Float64Array, header: string[] | null): void {
+    guardedSync(() => this.native.join(shift, header));
+  }
+
+  /** Several hosts: this host's state for the pass under way (versioned, checksummed). */
+  state(): Buffer {
+    return guardedSync(() => this.native.state());
+  }
+
+  /** Several hosts, the leader: `finish` merging the other hosts' states. */
+  finishWith(states: { host: string; state: Buffer }[]): Promise<NativeFit | null> {
+    return guarded(() => this.native.finishWith(states));
+  }
+
+  /** Several hosts, a worker: start the pass the leader asked for. */
+  follow(pass: string): void {
+    guardedSync(() => this.native.follow(pass));
   }
 
   startNextPass(): void {

@@ -9,17 +9,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { channelFormat } from '../contract/channel-format';
 import { SCORED_CHANNELS, TRAIN_CHANNEL, channelSources } from '../contract/channels';
+import { topologyOf } from '../cluster';
 import { readInputDataConfig, readResourceConfig, type ChannelConfig } from '../contract/config';
 import { readHyperparameters, type Hyperparameters, type Penalty } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
-import { modelOf, writeModel } from '../model/model';
-import { Trainer, type FitOptions } from '../native';
+import { modelOf, writeModel, type Model } from '../model/model';
+import { Trainer, type ChannelFormat, type FitOptions, type NativeFit } from '../native';
 import { streamFiles, type Spill } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
+import { checkSeveralHosts, fitOnHosts, type LeaderFit } from './train-on-hosts';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
 export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
@@ -30,21 +32,70 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     [TRAIN_CHANNEL, ...SCORED_CHANNELS].map((name) => [name, channelFormat(name, channels[name], { training: name === TRAIN_CHANNEL, labelColumn: hyperparameters.labelColumn })]),
   );
   const resource = await readResourceConfig(paths);
-  checkDistribution(channels[TRAIN_CHANNEL], resource.hosts);
-  await checkWritable(paths);
+  const topology = topologyOf(resource);
+  const several = topology.hosts.length > 1;
+  checkSeveralHosts(topology.hosts, channels, hyperparameters);
+  // Only the leader writes: workers leave model/ empty, so nothing clashes in model.tar.gz.
+  if (topology.isLeader) await checkWritable(paths);
 
   const config = channels[TRAIN_CHANNEL];
-  const files = await channelSources(paths, TRAIN_CHANNEL, config, ctx.signal);
-  if (files === undefined) {
+  const distribution = config?.distribution ?? 'FullyReplicated';
+  const listed = await channelSources(paths, TRAIN_CHANNEL, config, ctx.signal);
+  // A host of a sharded job may get no objects at all: it contributes no rows.
+  const emptyShard = several && distribution === 'ShardedByS3Key' && (listed === undefined || listed.length === 0);
+  if (listed === undefined && !emptyShard) {
     throw new LinearError(ErrorCode.MISSING_CHANNEL, `no '${TRAIN_CHANNEL}' channel: ${paths.channel(TRAIN_CHANNEL)} does not exist; put the training data (label first) there`);
   }
-  if (files.length === 0) {
+  const files = listed ?? [];
+  if (files.length === 0 && !emptyShard) {
     throw new LinearError(ErrorCode.EMPTY_CHANNEL, `the '${TRAIN_CHANNEL}' channel (${paths.channel(TRAIN_CHANNEL)}) holds no data files; put the training data (label first) there`);
   }
   const mode = config?.inputMode ?? 'File';
-  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN_CHANNEL}' (${mode} mode, ${estimatorSettings(hyperparameters)})`);
+  const hostsNote = several ? `, host ${topology.current} of ${topology.hosts.length}, ${distribution}` : '';
+  ctx.log(`training on ${files.length} ${mode === 'Pipe' ? 'pipe' : 'file(s)'} in channel '${TRAIN_CHANNEL}' (${mode} mode${hostsNote}, ${estimatorSettings(hyperparameters)})`);
   const started = Date.now();
-  const trainer = new Trainer(fitOptions(hyperparameters, solverMemoryBudget()), hyperparameters.featureDim, formats[TRAIN_CHANNEL]);
+  const newTrainer = () => new Trainer(fitOptions(hyperparameters, solverMemoryBudget()), hyperparameters.featureDim, formats[TRAIN_CHANNEL]);
+
+  let fitted: LeaderFit | undefined;
+  if (several) {
+    fitted = await fitOnHosts(
+      topology,
+      {
+        files,
+        distribution,
+        newTrainer,
+        stream: (sources, trainer, pass) =>
+          streamFiles(sources, trainer, {
+            root: paths.dataDir,
+            signal: pass.signal,
+            progress: new Progress({ label: pass.label }),
+            rows: () => trainer.rows,
+            ...(pass.keepGoing ? { keepGoing: pass.keepGoing } : {}),
+          }),
+      },
+      ctx,
+    );
+    if (fitted === undefined) return;
+  } else {
+    const { trainer, fit, bytes } = await fitOnOneHost(paths, files, mode, newTrainer(), ctx);
+    const host = { host: topology.current, rows: trainer.rows, bytes };
+    fitted = { trainer, fit, training: { distribution, hosts: [host] }, release: () => Promise.resolve(), fail: () => Promise.resolve() };
+  }
+  try {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const { trainer, fit, training } = fitted;
+    const seconds = (Date.now() - started) / 1000;
+    ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
+    await writeResults(paths, channels, formats, modelOf(trainer.model(training)), resource.currentHost, ctx);
+  } catch (err) {
+    await fitted.fail(err);
+    throw err;
+  }
+  await fitted.release();
+}
+
+/** One host reads every file, in order, as many passes as the fit asks for. */
+async function fitOnOneHost(paths: MlPaths, files: string[], mode: string, trainer: Trainer, ctx: RunContext): Promise<{ trainer: Trainer; fit: NativeFit; bytes: number }> {
   const channel = `channel '${TRAIN_CHANNEL}'`;
   // A pipe can be read once: its bytes are kept on local disk in case another pass is needed.
   const spills: Spill[] = [];
@@ -72,14 +123,21 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
       await streamFiles(again, trainer, { ...stream, progress: new Progress({ label }), displayName: (file) => spilledNames.get(file) });
       fit = await trainer.finish();
     }
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    const seconds = (Date.now() - started) / 1000;
-    ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
+    return { trainer, fit, bytes: summaries.reduce((sum, s) => sum + s.storedBytes, 0) };
   } finally {
     await removeSpills(spills, ctx.log);
   }
+}
 
-  const model = modelOf(trainer.model());
+/** The summary, the scored channels' metrics and model.json: what the job leaves behind. */
+async function writeResults(
+  paths: MlPaths,
+  channels: Record<string, ChannelConfig>,
+  formats: Record<string, ChannelFormat>,
+  model: Model,
+  host: string,
+  ctx: RunContext,
+): Promise<void> {
   const doc = model.document;
   const aliased = doc.feature_names.filter((_, i) => doc.aliased[i]);
   if (aliased.length > 0) {
@@ -87,30 +145,15 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   }
   await ctx.out(`${summaryTable(doc)}\n`);
   const s = doc.statistics;
-  const lines = metricLines(resource.currentHost, TRAIN_CHANNEL, doc, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
+  const lines = metricLines(host, TRAIN_CHANNEL, doc, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
   for (const channel of SCORED_CHANNELS) {
     const m = await scoreChannel(paths, channel, channels[channel], formats[channel], model, ctx);
-    if (m) lines.push(...metricLines(resource.currentHost, channel, doc, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
+    if (m) lines.push(...metricLines(host, channel, doc, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
   await writeModel(paths, model);
   await ctx.out(`${lines.join('\n')}\n`);
   ctx.log(`model written to ${paths.modelFile}`);
-}
-
-/**
- * Hosts do not exchange their factors yet, so a sharded train channel across
- * several hosts would give each host a model of its own shard: refused before
- * any data is read. Replicated data gives every host all rows and the same model.
- */
-function checkDistribution(train: ChannelConfig | undefined, hosts: string[]): void {
-  if (hosts.length < 2 || train?.distribution !== 'ShardedByS3Key') return;
-  throw new LinearError(
-    ErrorCode.UNSUPPORTED_DISTRIBUTION,
-    `channel '${TRAIN_CHANNEL}' is ShardedByS3Key across ${hosts.length} hosts (${hosts.join(', ')}): each host would fit only its own shard, ` +
-      'and merging the hosts\' factors is not built yet; train on one instance, or set S3DataDistributionType=FullyReplicated ' +
-      '(every host then fits all the rows and writes the same model)',
-  );
 }
 
 /** Why the trainer asked for another pass over the data, in the log and the progress line. */

@@ -41,7 +41,11 @@ inference: Inference | null,
 /**
  * Null unless a penalty was given as auto.
  */
-cv: CrossValidation | null, };
+cv: CrossValidation | null, 
+/**
+ * Null in models written before it was recorded.
+ */
+training: Training | null, };
 
 export type Statistics = { n: number, 
 /**
@@ -106,3 +110,11 @@ chosen: number,
  * The largest penalty whose CV mse is within one standard error of the least.
  */
 one_standard_error: number, };
+
+export type Training = { 
+/**
+ * The train channel's S3DataDistributionType: "FullyReplicated" or "ShardedByS3Key".
+ */
+distribution: string, hosts: Array<HostShare>, };
+
+export type HostShare = { host: string, rows: bigint, bytes: bigint, };

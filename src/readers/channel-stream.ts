@@ -17,6 +17,8 @@ import { readPipeChunks } from './pipe-chunks';
 export interface FileSummary extends SourceSummary {
   file: string;
   displayName: string;
+  /** Bytes as stored (compressed for gzip), read from the file or pipe. */
+  storedBytes: number;
 }
 
 /** Where a pipe's bytes were kept for another pass, and how many. */
@@ -92,7 +94,7 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
       }
       rows += summary.rows;
       position = before + (stored[index] ?? position - before);
-      summaries.push({ ...summary, file, displayName });
+      summaries.push({ ...summary, file, displayName, storedBytes: position - before });
     }
   } catch (err) {
     progress?.abandon();

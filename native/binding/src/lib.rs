@@ -2,11 +2,12 @@
 //! Long work runs as `AsyncTask`s on the libuv pool so the JS thread keeps
 //! reading the next chunk; every error crosses as `CODE: message`.
 
+use linear_core::accumulate::Shift;
 use linear_core::cv::{Tuned, Tuning};
 use linear_core::decode::{sniff, Declared, Format, SourceSummary};
 use linear_core::estimator::Penalties;
 use linear_core::fit::{fit_arrays, FitOptions, NextPass, StreamingFit};
-use linear_core::model::Model as CoreModel;
+use linear_core::model::{HostShare, Model as CoreModel, Training};
 use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat};
 use linear_core::robust::CovarianceType;
 use linear_core::score::{ScoreMetrics, Scorer as CoreScorer};
@@ -304,6 +305,36 @@ pub fn sniff_format(head: &[u8], complete: bool) -> Option<String> {
     sniff(head, complete).map(|found| found.name().to_string())
 }
 
+/// Where the training rows were read (model.json's `training`).
+#[napi(object)]
+pub struct BindingTraining {
+    pub distribution: String,
+    pub hosts: Vec<BindingHostShare>,
+}
+
+#[napi(object)]
+pub struct BindingHostShare {
+    pub host: String,
+    pub rows: f64,
+    pub bytes: f64,
+}
+
+/// The basis of a factor: `shift` is `[center..., scale...]`, from the first
+/// rows of `source`, whose header (label first) is `header`.
+#[napi(object)]
+pub struct BindingBasis {
+    pub shift: Float64Array,
+    pub source: String,
+    pub header: Option<Vec<String>>,
+}
+
+/// A host's state as the leader received it.
+#[napi(object)]
+pub struct BindingHostState {
+    pub host: String,
+    pub state: Buffer,
+}
+
 /// Streams a channel's bytes (label first) into an exact least-squares fit.
 #[napi]
 pub struct Trainer {
@@ -349,6 +380,8 @@ impl Task for TrainerReadFile {
 
 pub struct TrainerFinish {
     inner: Arc<Mutex<StreamingFit>>,
+    /// The leader of several hosts: the other hosts' states, by host.
+    others: Option<Vec<(String, Vec<u8>)>>,
 }
 
 impl Task for TrainerFinish {
@@ -356,7 +389,12 @@ impl Task for TrainerFinish {
     type JsValue = Option<BindingFit>;
 
     fn compute(&mut self) -> Result<Option<Fit>> {
-        lock(&self.inner)?.finish().map_err(to_napi)
+        let mut inner = lock(&self.inner)?;
+        match &self.others {
+            Some(others) => inner.finish_with(others),
+            None => inner.finish(),
+        }
+        .map_err(to_napi)
     }
 
     fn resolve(&mut self, _env: Env, fit: Option<Fit>) -> Result<Option<BindingFit>> {
@@ -425,14 +463,64 @@ impl Trainer {
     /// `startNextPass()` (see `nextPass`).
     #[napi(ts_return_type = "Promise<BindingFit | null>")]
     pub fn finish(&self) -> AsyncTask<TrainerFinish> {
-        AsyncTask::new(TrainerFinish { inner: self.inner.clone() })
+        AsyncTask::new(TrainerFinish { inner: self.inner.clone(), others: None })
     }
 
-    /// The model artifact of the finished fit (refused when a number in it is not finite).
+    /// The model artifact of the finished fit (refused when a number in it is
+    /// not finite), with where its rows were read.
     #[napi]
-    pub fn model(&self) -> Result<Model> {
-        let model = lock(&self.inner)?.model().map_err(to_napi)?;
+    pub fn model(&self, training: BindingTraining) -> Result<Model> {
+        let mut model = lock(&self.inner)?.model().map_err(to_napi)?;
+        model.training = Some(Training {
+            distribution: training.distribution,
+            hosts: training.hosts.into_iter().map(|h| HostShare { host: h.host, rows: h.rows as u64, bytes: h.bytes as u64 }).collect(),
+        });
         Ok(Model { inner: Arc::new(model) })
+    }
+
+    /// Several hosts: the basis this host's first source with rows gave; null
+    /// until known (stream until it is).
+    #[napi(getter)]
+    pub fn basis(&self) -> Result<Option<BindingBasis>> {
+        let inner = lock(&self.inner)?;
+        let basis = inner.shift().map_err(to_napi)?.map(|(shift, source)| BindingBasis {
+            shift: Float64Array::new([shift.center.clone(), shift.scale.clone()].concat()),
+            source: source.to_string(),
+            header: inner.header_row(),
+        });
+        Ok(basis)
+    }
+
+    /// Several hosts: read this host's share in the job's basis (`shift` of
+    /// the host that read the job's first source with rows), naming the
+    /// columns by that source's header. Call before the first source.
+    #[napi]
+    pub fn join(&self, shift: Float64Array, header: Option<Vec<String>>) -> Result<()> {
+        let values = shift.to_vec();
+        let (center, scale) = values.split_at(values.len() / 2);
+        lock(&self.inner)?.join(Shift { center: center.to_vec(), scale: scale.to_vec() }, header).map_err(to_napi)
+    }
+
+    /// Several hosts: this host's state for the pass under way (a worker sends it to the leader).
+    #[napi]
+    pub fn state(&self) -> Result<Buffer> {
+        Ok(lock(&self.inner)?.state().map_err(to_napi)?.into())
+    }
+
+    /// Several hosts, the leader: `finish` with the other hosts' states.
+    #[napi(ts_return_type = "Promise<BindingFit | null>")]
+    pub fn finish_with(&self, states: Vec<BindingHostState>) -> AsyncTask<TrainerFinish> {
+        let others = states.into_iter().map(|s| (s.host, s.state.to_vec())).collect();
+        AsyncTask::new(TrainerFinish { inner: self.inner.clone(), others: Some(others) })
+    }
+
+    /// Several hosts, a worker: start the pass the leader asked for ("extended").
+    #[napi]
+    pub fn follow(&self, pass: String) -> Result<()> {
+        if pass != "extended" {
+            return Err(Error::new(Status::InvalidArg, format!("INTERNAL_ERROR: hosts share extended passes only, not '{pass}'")));
+        }
+        lock(&self.inner)?.follow(NextPass::Extended).map_err(to_napi)
     }
 
     /// Starts the pass `finish` asked for; stream every source again.

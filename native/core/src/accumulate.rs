@@ -175,6 +175,11 @@ impl<T: Scalar> Accumulator<T> {
     }
 
     /// The segments with rows ended since [`Self::keep_segments`], in the order they ended.
+    pub fn segments(&self) -> &[Segment<T>] {
+        self.kept.as_deref().unwrap_or_default()
+    }
+
+    /// [`Self::segments`], taken out.
     pub fn take_segments(&mut self) -> Vec<Segment<T>> {
         self.kept.as_mut().map(std::mem::take).unwrap_or_default()
     }

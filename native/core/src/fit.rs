@@ -16,7 +16,7 @@ use crate::folds::FoldAccumulator;
 use crate::model::{Model, Names, WeightColumn};
 use crate::robust::{CovarianceType, RobustPass};
 use crate::scalar::Scalar;
-use crate::segments::{HostState, Reduction, WireScalar};
+use crate::segments::{HostState, Reduction, Segment, WireScalar};
 use crate::solve::{Fit, Precision};
 
 /// Raw values kept in memory for an extended pass without re-reading.
@@ -410,6 +410,8 @@ pub struct StreamingFit {
     started: bool,
     /// `feature_dim` as the user gave it.
     declared_features: Option<usize>,
+    /// The source whose first rows gave the basis (several hosts compare theirs).
+    basis_source: Option<String>,
     fitted: Option<Fit>,
 }
 
@@ -460,6 +462,7 @@ impl StreamingFit {
             header: None,
             started: false,
             declared_features: expected_features,
+            basis_source: None,
             fitted: None,
         })
     }
@@ -552,6 +555,7 @@ impl StreamingFit {
         if let (Some(kept), Some(design)) = (self.retained.as_mut(), self.design) {
             kept.segments.push((name.clone(), kept.raw.len() / design.width()));
         }
+        self.note_basis();
     }
 
     /// Reads a whole file by path: formats that need random access (Parquet).
@@ -659,6 +663,7 @@ impl StreamingFit {
         self.source_rows += (rows.len() / width) as u64;
         let Some(column) = self.options.weight_column else {
             self.accumulate(rows, None);
+            self.note_basis();
             return Ok(());
         };
         let (mut stripped, mut weights) = (std::mem::take(&mut self.stripped), std::mem::take(&mut self.weights));
@@ -676,6 +681,7 @@ impl StreamingFit {
         }
         self.accumulate(&stripped, Some(&weights));
         (self.stripped, self.weights) = (stripped, weights);
+        self.note_basis();
         Ok(())
     }
 
@@ -827,16 +833,28 @@ impl StreamingFit {
 /// have read them ([`crate::segments`]) and solves. The extended pass, when
 /// asked for, is shared out the same way.
 impl StreamingFit {
-    /// The basis of the factor, once this host's first source with rows has
-    /// given it (at most a block of rows is needed): the leader takes the
-    /// basis of the job's first source with rows and every host [`Self::join`]s it.
-    pub fn shift(&self) -> Result<Option<&Shift>, CoreError> {
+    /// The basis of the factor and the source that gave it, once this host's
+    /// first source with rows has (at most a block of rows is needed): the
+    /// leader takes the basis of the job's first source with rows and every
+    /// host [`Self::join`]s it.
+    pub fn shift(&self) -> Result<Option<(&Shift, &str)>, CoreError> {
         if self.design.is_none() && self.reader.surveyed_width().is_some() {
             return Err(CoreError::InvalidArgument(
                 "libsvm or sparse rows without feature_dim: on several hosts every host must read rows of one width; set the feature_dim hyperparameter to the number of features".into(),
             ));
         }
-        Ok(self.double.as_ref().and_then(Accumulator::shift))
+        Ok(self.double.as_ref().and_then(Accumulator::shift).zip(self.basis_source.as_deref()))
+    }
+
+    fn note_basis(&mut self) {
+        if self.basis_source.is_none() && self.double.as_ref().is_some_and(|d| d.shift().is_some()) {
+            self.basis_source = Some(self.source.clone());
+        }
+    }
+
+    /// The header row (or schema's names) of the data read, label first.
+    pub fn header_row(&self) -> Option<Vec<String>> {
+        self.header().map(<[String]>::to_vec)
     }
 
     /// Reads this host's share in the job's basis (and names the columns by
@@ -867,14 +885,13 @@ impl StreamingFit {
     }
 
     /// This host's state for the pass under way, to send to the leader.
-    pub fn state(&mut self) -> Result<Vec<u8>, CoreError> {
+    pub fn state(&self) -> Result<Vec<u8>, CoreError> {
         let (design, shift) = self.joined_design()?;
-        Ok(match self.extended.as_mut() {
-            Some(extended) => HostState { design, shift, rows_read: self.rows_seen, segments: extended.take_segments() }.encode(),
-            None => {
-                let double = self.double.as_mut().ok_or_else(|| CoreError::Internal("a state was asked for outside a pass".into()))?;
-                HostState { design, shift, rows_read: self.rows_seen, segments: double.take_segments() }.encode()
-            }
+        let rows_read = self.rows_seen;
+        Ok(match (self.extended.as_ref(), self.double.as_ref()) {
+            (Some(extended), _) => HostState { design, shift, rows_read, segments: extended.segments().to_vec() }.encode(),
+            (None, Some(double)) => HostState { design, shift, rows_read, segments: double.segments().to_vec() }.encode(),
+            (None, None) => return Err(CoreError::Internal("a state was asked for outside a pass".into())),
         })
     }
 
@@ -891,13 +908,12 @@ impl StreamingFit {
     pub fn finish_with(&mut self, others: &[(String, Vec<u8>)]) -> Result<Option<Fit>, CoreError> {
         let (design, shift) = self.joined_design()?;
         let penalties = self.options.penalties;
-        let fit = if self.extended.is_some() {
-            let (factor, _) = self.merge::<Dd>(others)?;
-            self.extended = None;
+        let fit = if let Some(mut extended) = self.extended.take() {
+            let (factor, _) = self.merge(extended.take_segments(), others)?;
             Some(fit_factor(&factor, penalties, Precision::Extended)?)
         } else {
-            let (factor, rows_read) = self.merge::<f64>(others)?;
-            self.double = None;
+            let own = self.double.take().map(|mut double| double.take_segments()).unwrap_or_default();
+            let (factor, rows_read) = self.merge(own, others)?;
             let weighted = usize::from(self.options.weight_column.is_some());
             // What one host would have kept in memory, and so always refactored in double-double.
             if rows_read.saturating_mul((design.width() + weighted) as u64) <= RETAIN_VALUES as u64 {
@@ -913,10 +929,9 @@ impl StreamingFit {
     }
 
     /// The factor of every host's segments, and the data rows they read.
-    fn merge<T: WireScalar>(&mut self, others: &[(String, Vec<u8>)]) -> Result<(Factor<T>, u64), CoreError> {
+    fn merge<T: WireScalar>(&self, mut segments: Vec<Segment<T>>, others: &[(String, Vec<u8>)]) -> Result<(Factor<T>, u64), CoreError> {
         let (design, shift) = self.joined_design()?;
-        let own = HostState::<T>::decode(&self.state()?, "this host")?;
-        let (mut segments, mut rows_read) = (own.segments, own.rows_read);
+        let mut rows_read = self.rows_seen;
         for (host, bytes) in others {
             let state = HostState::<T>::decode(bytes, host)?;
             if state.design != design || state.shift != shift {
@@ -1505,9 +1520,8 @@ mod tests {
         for h in 0..hosts {
             let mut probe = weighted_by_name();
             read(&mut probe, &share(h));
-            if let Some(shift) = probe.shift().unwrap() {
-                let first = share(h).iter().find(|(_, csv)| csv.iter().filter(|&&b| b == b'\n').count() > 1).unwrap().0.clone();
-                bases.push((first, shift.clone(), probe.reader.header().map(<[String]>::to_vec)));
+            if let Some((shift, source)) = probe.shift().unwrap() {
+                bases.push((source.to_string(), shift.clone(), probe.header_row()));
             }
         }
         bases.sort_by(|a, b| crate::segments::listing_order(&a.0, &b.0));

@@ -93,6 +93,26 @@ pub struct CrossValidation {
     pub one_standard_error: f64,
 }
 
+/// Where the training rows were read: one entry per host of the job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(deny_unknown_fields)]
+pub struct Training {
+    /// The train channel's S3DataDistributionType: "FullyReplicated" or "ShardedByS3Key".
+    pub distribution: String,
+    pub hosts: Vec<HostShare>,
+}
+
+/// The rows (of every weight) and stored bytes of the train channel one host read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(deny_unknown_fields)]
+pub struct HostShare {
+    pub host: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
 /// Predictions are c0 + b0' + Σ b_j (x_j − c_j): evaluated in the basis the
 /// fit was shifted to, so offset features cancel no digits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -158,6 +178,9 @@ pub struct Model {
     /// Null unless a penalty was given as auto.
     #[serde(default)]
     pub cv: Option<CrossValidation>,
+    /// Null in models written before it was recorded.
+    #[serde(default)]
+    pub training: Option<Training>,
 }
 
 impl From<&Selection> for CrossValidation {
@@ -247,6 +270,7 @@ impl Model {
                 df_resid: i.df_resid,
             }),
             cv: fit.cv.as_ref().map(CrossValidation::from),
+            training: None,
         };
         if let Some(what) = model.first_non_finite() {
             return Err(CoreError::NonFiniteResult(format!(
@@ -386,6 +410,14 @@ impl Model {
         }
         if !["nonrobust", "HC0", "HC1", "HC2", "HC3"].contains(&s.covariance_type.as_str()) {
             return Err(format!("covariance_type \"{}\" is none of nonrobust, HC0, HC1, HC2, HC3", s.covariance_type));
+        }
+        if let Some(t) = &self.training {
+            if t.hosts.is_empty() || !["FullyReplicated", "ShardedByS3Key"].contains(&t.distribution.as_str()) {
+                return Err("training must name FullyReplicated or ShardedByS3Key and at least one host".into());
+            }
+            if t.hosts.iter().map(|h| h.rows).sum::<u64>() < s.n {
+                return Err(format!("training.hosts read fewer rows than the fit's n ({})", s.n));
+            }
         }
         if let Some(w) = &self.weight_column {
             if w.column < 2 {
@@ -601,6 +633,8 @@ mod tests {
             Inference::decl(&cfg),
             WeightColumn::decl(&cfg),
             CrossValidation::decl(&cfg),
+            Training::decl(&cfg),
+            HostShare::decl(&cfg),
         ];
         let mut text = String::from(
             "// Generated from native/core/src/model.rs (the schema's one owner) by its tests:\n\

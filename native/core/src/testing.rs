@@ -130,5 +130,6 @@ pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, na
             df_resid: 9.0,
         }),
         cv: None,
+        training: None,
     }
 }
