@@ -149,7 +149,9 @@ export async function fitOnHosts(topology: Topology, reading: HostReading, ctx: 
         fail,
       };
     }
-  } catch (err) {
+  } catch (caught) {
+    // A read stopped because another host failed reports that failure, not the abort.
+    const err: unknown = cluster.signal.aborted ? cluster.signal.reason : caught;
     await fail(err);
     throw err;
   }

@@ -117,4 +117,4 @@ export type Training = {
  */
 distribution: string, hosts: Array<HostShare>, };
 
-export type HostShare = { host: string, rows: bigint, bytes: bigint, };
+export type HostShare = { host: string, rows: number, bytes: number, };

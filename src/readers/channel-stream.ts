@@ -83,7 +83,7 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
             if (kind === 'pipe') position = before + sourceBytes;
             progress?.update(state());
             if (options.keepGoing && !options.keepGoing()) {
-              progress?.end({ position, bytes, rows });
+              progress?.end(state());
               return summaries;
             }
           }

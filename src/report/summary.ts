@@ -58,6 +58,11 @@ export function summaryTable(model: ModelDocument): string {
     lines.push('Standard errors, t and p are not reported for penalised or constrained fits: their estimates do not follow the classical sampling distribution.');
   }
   if (model.cv) lines.push(...crossValidationLines(model.cv));
+  const hosts = model.training?.hosts ?? [];
+  if (hosts.length > 1) {
+    const shares = hosts.map((h) => `${h.host} ${h.rows} rows (${(h.bytes / 1e6).toFixed(1)} MB)`).join(', ');
+    lines.push(`Hosts: ${shares}; ${model.training?.distribution}, merged exactly`);
+  }
   return lines.join('\n');
 }
 

@@ -109,7 +109,9 @@ pub struct Training {
 #[serde(deny_unknown_fields)]
 pub struct HostShare {
     pub host: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub rows: u64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub bytes: u64,
 }
 
