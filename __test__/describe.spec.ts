@@ -86,7 +86,7 @@ test('describe: the image, the table, channels, at most 20 metric definitions an
   const { TrainingSpecification: training, InferenceSpecification: inference } = await describeSpec();
   t.is(training.TrainingImage, IMAGE);
   t.deepEqual(inference.Containers, [{ Image: IMAGE }]);
-  t.false(training.SupportsDistributedTraining);
+  t.true(training.SupportsDistributedTraining);
   t.deepEqual(
     training.SupportedHyperParameters.map((h) => h.Name),
     HYPERPARAMETER_NAMES,

@@ -85,8 +85,8 @@ export function algorithmSpecification(image: string, instanceTypes: readonly st
       TrainingImage: image,
       SupportedHyperParameters: HYPERPARAMETER_NAMES.map((name) => hyperparameterSpecification(name, HYPERPARAMETERS[name])),
       SupportedTrainingInstanceTypes: instanceTypes,
-      // Multi-instance training does not exist yet: each host would fit alone, on whatever rows it was given.
-      SupportsDistributedTraining: false,
+      // Hosts merge their factors exactly: N instances fit the model one would.
+      SupportsDistributedTraining: true,
       MetricDefinitions: metricDefinitions(),
       TrainingChannels: [TRAIN_CHANNEL, ...SCORED_CHANNELS].map((name) => ({
         Name: name,
