@@ -86,6 +86,13 @@ export declare class Trainer {
   state(): Buffer
   /** Several hosts, the leader: `finish` with the other hosts' states. */
   finishWith(states: Array<BindingHostState>): Promise<BindingFit | null>
+  /**
+   * Where the pass under way stands after its last finished source, for a
+   * job made of `fingerprint`; null when there is nothing to keep.
+   */
+  checkpoint(fingerprint: string): Buffer | null
+  /** Continues from a checkpoint made for `fingerprint` (`from` names it in errors). */
+  resume(checkpoint: Uint8Array, fingerprint: string, from: string): BindingResumePoint
   /** Several hosts, a worker: start the pass the leader asked for ("extended"). */
   follow(pass: string): void
   /** Starts the pass `finish` asked for; stream every source again. */
@@ -217,6 +224,12 @@ export interface BindingInvocation {
   labelled: boolean
   /** Central probability of prediction intervals, e.g. 0.95. */
   intervals?: number
+}
+
+/** Where a resumed fit stands: its pass ("first" or "extended") and the sources of it already read. */
+export interface BindingResumePoint {
+  pass: string
+  sourcesDone: number
 }
 
 export interface BindingScoreMetrics {

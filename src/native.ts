@@ -27,6 +27,7 @@ export type ScoreMetrics = Addon.BindingScoreMetrics;
 export type SourceSummary = Addon.BindingSourceSummary;
 export type Training = Addon.BindingTraining;
 export type Basis = Addon.BindingBasis;
+export type ResumePoint = Addon.BindingResumePoint;
 /** How a channel's data is declared: format, CSV header, libsvm indexing, Parquet label column, RecordIO wrapping. */
 export type ChannelFormat = Addon.BindingChannelFormat;
 
@@ -176,6 +177,16 @@ export class Trainer implements ByteSink {
   /** Several hosts, the leader: `finish` merging the other hosts' states. */
   finishWith(states: { host: string; state: Buffer }[]): Promise<NativeFit | null> {
     return guarded(() => this.native.finishWith(states));
+  }
+
+  /** The pass under way after its last finished source (for `fingerprint`'s job); null when there is nothing to keep. */
+  checkpoint(fingerprint: string): Buffer | null {
+    return guardedSync(() => this.native.checkpoint(fingerprint));
+  }
+
+  /** Continues from a checkpoint of `fingerprint`'s job: its pass and how many of that pass's sources to skip. */
+  resume(checkpoint: Buffer, fingerprint: string, from: string): ResumePoint {
+    return guardedSync(() => this.native.resume(checkpoint, fingerprint, from));
   }
 
   /** Several hosts, a worker: start the pass the leader asked for. */

@@ -20,6 +20,7 @@ import type { Hyperparameters } from '../contract/hyperparameters';
 import { ErrorCode, LinearError } from '../errors';
 import type { Basis, NativeFit, Trainer, Training } from '../native';
 import type { FileSummary } from '../readers/channel-stream';
+import type { Checkpoints } from './checkpoints';
 import type { RunContext } from './context';
 
 /** What a host needs to read its share: a fresh trainer, and a way to stream files into one. */
@@ -27,8 +28,14 @@ export interface HostReading {
   files: string[];
   distribution: Distribution;
   newTrainer: () => Trainer;
-  /** Streams `files` into `trainer` (a progress label, and when to stop early). */
-  stream: (files: string[], trainer: Trainer, pass: { label: string; keepGoing?: () => boolean; signal: AbortSignal }) => Promise<FileSummary[]>;
+  /** Streams `files` into `trainer` (a progress label, when to stop early, what to do after each file). */
+  stream: (
+    files: string[],
+    trainer: Trainer,
+    pass: { label: string; keepGoing?: () => boolean; afterSource?: () => Promise<void>; signal: AbortSignal },
+  ) => Promise<FileSummary[]>;
+  /** This host's checkpoints of its share, when the job has a CheckpointConfig. */
+  checkpoints: (share: string[]) => Promise<Checkpoints | undefined>;
 }
 
 /** The leader's fit: the caller writes the model, then releases the workers (or fails the job). */
@@ -89,12 +96,14 @@ export async function shareOf(files: string[], distribution: Distribution, topol
 export async function fitOnHosts(topology: Topology, reading: HostReading, ctx: RunContext): Promise<LeaderFit | undefined> {
   const cluster = await joinCluster(topology, { log: ctx.log, signal: ctx.signal });
   let step = 'share';
+  let pass = 0;
+  let stopped: () => Promise<void> | undefined = () => undefined;
   const fail = async (err: unknown) => {
     await cluster.fail(step, err);
   };
   try {
     const share = await shareOf(reading.files, reading.distribution, topology);
-    const bytes = (await Promise.all(share.map(async (file) => (await stat(file)).size))).reduce((sum, size) => sum + size, 0);
+    const bytes = await storedBytes(share);
     ctx.log(`${topology.current} reads ${share.length} of the ${reading.distribution === 'ShardedByS3Key' ? 'files of its shard' : `${reading.files.length} replicated files`} (${(bytes / 1e6).toFixed(1)} MB)`);
     const signal = AbortSignal.any([ctx.signal, cluster.signal]);
 
@@ -104,10 +113,17 @@ export async function fitOnHosts(topology: Topology, reading: HostReading, ctx: 
     const basis = await agree(cluster, step, probe.basis, reading.files.length);
     const trainer = reading.newTrainer();
     trainer.join(basis.shift, basis.header ?? null);
+    // Only the first pass is checkpointed: the later ones follow the leader, whose decision is not kept.
+    const checkpoints = await reading.checkpoints(share);
+    const skip = (await checkpoints?.resume(trainer))?.sourcesDone ?? 0;
+    stopped = () => (pass === 1 ? checkpoints?.save(trainer) : undefined);
 
-    for (let pass = 1; ; pass += 1) {
+    for (pass = 1; ; pass += 1) {
       step = `pass ${pass}`;
-      await reading.stream(share, trainer, { label: pass === 1 ? `channel '${TRAIN_CHANNEL}'` : `channel '${TRAIN_CHANNEL}', extended-precision pass`, signal });
+      const files = pass === 1 ? share.slice(skip) : share;
+      const afterSource = pass === 1 && checkpoints ? () => checkpoints.afterSource(trainer) : undefined;
+      const label = pass === 1 ? `channel '${TRAIN_CHANNEL}'` : `channel '${TRAIN_CHANNEL}', extended-precision pass`;
+      await reading.stream(files, trainer, { label, signal, ...(afterSource ? { afterSource } : {}) });
       // The leader merges its own state in place; the workers send theirs.
       const mine = pack({ rows: trainer.rows, bytes }, cluster.isLeader ? undefined : trainer.state());
       if (!cluster.isLeader) {
@@ -152,9 +168,16 @@ export async function fitOnHosts(topology: Topology, reading: HostReading, ctx: 
   } catch (caught) {
     // A read stopped because another host failed reports that failure, not the abort.
     const err: unknown = cluster.signal.aborted ? cluster.signal.reason : caught;
+    if (ctx.signal.aborted) await stopped();
     await fail(err);
     throw err;
   }
+}
+
+/** The files' sizes as stored, summed (a pipe counts 0). */
+export async function storedBytes(files: string[]): Promise<number> {
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /** Every host's basis to the leader; the job's is that of the first file with rows. */

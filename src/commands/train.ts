@@ -21,7 +21,8 @@ import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
-import { checkSeveralHosts, fitOnHosts, type LeaderFit } from './train-on-hosts';
+import { Checkpoints } from './checkpoints';
+import { checkSeveralHosts, fitOnHosts, storedBytes, type LeaderFit } from './train-on-hosts';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
 export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
@@ -56,6 +57,8 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   const started = Date.now();
   const newTrainer = () => new Trainer(fitOptions(hyperparameters, solverMemoryBudget()), hyperparameters.featureDim, formats[TRAIN_CHANNEL]);
 
+  const openCheckpoints = (share: string[]) =>
+    Checkpoints.open(paths, { host: topology.current, hosts: topology.hosts, hyperparameters, channel: config ?? null, files: share, root: paths.dataDir }, hyperparameters.checkpointInterval, ctx.log);
   let fitted: LeaderFit | undefined;
   if (several) {
     fitted = await fitOnHosts(
@@ -71,14 +74,18 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
             progress: new Progress({ label: pass.label }),
             rows: () => trainer.rows,
             ...(pass.keepGoing ? { keepGoing: pass.keepGoing } : {}),
+            ...(pass.afterSource ? { afterSource: pass.afterSource } : {}),
           }),
+        checkpoints: (share) => openCheckpoints(share),
       },
       ctx,
     );
     if (fitted === undefined) return;
   } else {
-    const { trainer, fit, bytes } = await fitOnOneHost(paths, files, mode, newTrainer(), ctx);
-    const host = { host: topology.current, rows: trainer.rows, bytes };
+    // A pipe is read once and cannot be skipped into: no checkpoints in Pipe mode.
+    const checkpoints = mode === 'Pipe' ? undefined : await openCheckpoints(files);
+    const { trainer, fit } = await fitOnOneHost(paths, files, mode, newTrainer(), checkpoints, ctx);
+    const host = { host: topology.current, rows: trainer.rows, bytes: await storedBytes(files) };
     fitted = { trainer, fit, training: { distribution, hosts: [host] }, release: () => Promise.resolve(), fail: () => Promise.resolve() };
   }
   try {
@@ -94,22 +101,39 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
   await fitted.release();
 }
 
-/** One host reads every file, in order, as many passes as the fit asks for. */
-async function fitOnOneHost(paths: MlPaths, files: string[], mode: string, trainer: Trainer, ctx: RunContext): Promise<{ trainer: Trainer; fit: NativeFit; bytes: number }> {
+/**
+ * One host reads every file, in order, as many passes as the fit asks for;
+ * with checkpoints, from where a stopped run of the same job left off.
+ */
+async function fitOnOneHost(
+  paths: MlPaths,
+  files: string[],
+  mode: string,
+  trainer: Trainer,
+  checkpoints: Checkpoints | undefined,
+  ctx: RunContext,
+): Promise<{ trainer: Trainer; fit: NativeFit }> {
   const channel = `channel '${TRAIN_CHANNEL}'`;
   // A pipe can be read once: its bytes are kept on local disk in case another pass is needed.
   const spills: Spill[] = [];
-  const stream = { root: paths.dataDir, signal: ctx.signal };
+  const afterSource = checkpoints ? () => checkpoints.afterSource(trainer) : undefined;
+  const stream = { root: paths.dataDir, signal: ctx.signal, ...(afterSource ? { afterSource } : {}) };
   try {
-    const spill = mode === 'Pipe' ? { dir: spillDir(), spills, log: ctx.log } : undefined;
-    const summaries = await streamFiles(files, trainer, { ...stream, progress: new Progress({ label: channel }), rows: () => trainer.rows, ...(spill ? { spill } : {}) });
-    for (const s of summaries.filter((s) => s.empty)) ctx.log(`skipping ${s.displayName}: it is empty`);
-    if (summaries.every((s) => s.rows === 0)) {
-      const names = summaries.map((s) => s.displayName).join(', ');
-      if (summaries.some((s) => s.hadHeader)) {
-        throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN_CHANNEL}' has header rows but no data rows (${names}); add rows of numbers below the header`);
+    const resumed = await checkpoints?.resume(trainer);
+    const skip = resumed?.sourcesDone ?? 0;
+    if (resumed?.pass === 'extended') {
+      await streamFiles(files.slice(skip), trainer, { ...stream, progress: new Progress({ label: `${channel}, ${PASSES.extended.label}` }) });
+    } else {
+      const spill = mode === 'Pipe' ? { dir: spillDir(), spills, log: ctx.log } : undefined;
+      const summaries = await streamFiles(files.slice(skip), trainer, { ...stream, progress: new Progress({ label: channel }), rows: () => trainer.rows, ...(spill ? { spill } : {}) });
+      for (const s of summaries.filter((s) => s.empty)) ctx.log(`skipping ${s.displayName}: it is empty`);
+      if (resumed === undefined && summaries.every((s) => s.rows === 0)) {
+        const names = summaries.map((s) => s.displayName).join(', ');
+        if (summaries.some((s) => s.hadHeader)) {
+          throw new LinearError(ErrorCode.HEADER_ONLY, `channel '${TRAIN_CHANNEL}' has header rows but no data rows (${names}); add rows of numbers below the header`);
+        }
+        throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN_CHANNEL}' is empty (${names}); upload rows with the label first`);
       }
-      throw new LinearError(ErrorCode.EMPTY_FILE, `every file in channel '${TRAIN_CHANNEL}' is empty (${names}); upload rows with the label first`);
     }
     let fit = await trainer.finish();
     while (fit === null) {
@@ -123,7 +147,11 @@ async function fitOnOneHost(paths: MlPaths, files: string[], mode: string, train
       await streamFiles(again, trainer, { ...stream, progress: new Progress({ label }), displayName: (file) => spilledNames.get(file) });
       fit = await trainer.finish();
     }
-    return { trainer, fit, bytes: summaries.reduce((sum, s) => sum + s.storedBytes, 0) };
+    return { trainer, fit };
+  } catch (err) {
+    // Stopped (spot capacity reclaimed): keep where the pass stands for the next run.
+    if (ctx.signal.aborted) await checkpoints?.save(trainer);
+    throw err;
   } finally {
     await removeSpills(spills, ctx.log);
   }

@@ -115,6 +115,16 @@ export const HYPERPARAMETERS = {
       description: 'Folds of the cross-validation behind an `auto` penalty; row i (0-based, files in sorted order) is in fold i mod `cv_folds`.',
     },
   ),
+  checkpoint_interval: integer(
+    { min: 0, max: 86_400 },
+    {
+      default: '60',
+      // How often progress is saved changes no model.
+      tunable: false,
+      description:
+        'Seconds between checkpoints when the job has a CheckpointConfig (spot training): after a finished file, at most this often, and on SIGTERM; 0 after every file.',
+    },
+  ),
   robust_se: {
     type: 'categorical',
     default: 'none',

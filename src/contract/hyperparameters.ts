@@ -40,6 +40,8 @@ export interface Hyperparameters {
   weightColumn?: string | number;
   /** Folds of the cross-validation that chooses an 'auto' penalty. */
   cvFolds: number;
+  /** Seconds between checkpoints (jobs with a CheckpointConfig). */
+  checkpointInterval: number;
   /** Robust covariance for standard errors, t, p and the F test; absent means classical. */
   robustSe?: RobustCovariance;
   /** Expected number of feature columns, checked against the data; absent means 'auto'. */
@@ -117,6 +119,7 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
       wd: setting(given, 'wd'),
       nonNegative: setting(given, 'non_negative'),
       cvFolds: setting(given, 'cv_folds'),
+      checkpointInterval: setting(given, 'checkpoint_interval'),
       ...(given.weight_column === undefined ? {} : { weightColumn: given.weight_column }),
       ...(robustSe === 'none' ? {} : { robustSe }),
       ...(featureDim === 'auto' ? {} : { featureDim }),

@@ -10,7 +10,11 @@ export interface MlPaths {
     readonly hyperparameters: string;
     readonly inputData: string;
     readonly resource: string;
+    /** Present when the job checkpoints (CheckpointConfig: spot training). */
+    readonly checkpoint: string;
   };
+  /** CheckpointConfig's default LocalPath. */
+  readonly checkpointDir: string;
   /** Parent of one directory per File/FastFile channel. */
   readonly dataDir: string;
   channel(name: string): string;
@@ -39,7 +43,9 @@ export function mlPaths(root: string = DEFAULT_ML_ROOT): MlPaths {
       hyperparameters: path.join(configDir, 'hyperparameters.json'),
       inputData: path.join(configDir, 'inputdataconfig.json'),
       resource: path.join(configDir, 'resourceconfig.json'),
+      checkpoint: path.join(configDir, 'checkpointconfig.json'),
     },
+    checkpointDir: path.join(base, 'checkpoints'),
     dataDir,
     channel: (name) => path.join(dataDir, name),
     pipe: (name) => path.join(dataDir, `${name}_0`),

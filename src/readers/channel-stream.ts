@@ -40,6 +40,8 @@ export interface StreamOptions {
   rows?: () => number;
   /** How messages name a source, when not by its path under the root (a spill names its pipe). */
   displayName?: (file: string) => string | undefined;
+  /** Called after each source is read whole (a checkpoint may be written then). */
+  afterSource?: () => Promise<void>;
   /** Keeps each FIFO's bytes in this directory (for another pass); the spills are added here. */
   spill?: { dir: string; spills: Spill[]; log: (line: string) => void };
 }
@@ -95,6 +97,7 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
       rows += summary.rows;
       position = before + (stored[index] ?? position - before);
       summaries.push({ ...summary, file, displayName, storedBytes: position - before });
+      await options.afterSource?.();
     }
   } catch (err) {
     progress?.abandon();

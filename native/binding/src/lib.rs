@@ -3,6 +3,7 @@
 //! reading the next chunk; every error crosses as `CODE: message`.
 
 use linear_core::accumulate::Shift;
+use linear_core::checkpoint::Pass;
 use linear_core::cv::{Tuned, Tuning};
 use linear_core::decode::{sniff, Declared, Format, SourceSummary};
 use linear_core::estimator::Penalties;
@@ -328,6 +329,13 @@ pub struct BindingBasis {
     pub header: Option<Vec<String>>,
 }
 
+/// Where a resumed fit stands: its pass ("first" or "extended") and the sources of it already read.
+#[napi(object)]
+pub struct BindingResumePoint {
+    pub pass: String,
+    pub sources_done: f64,
+}
+
 /// A host's state as the leader received it.
 #[napi(object)]
 pub struct BindingHostState {
@@ -512,6 +520,24 @@ impl Trainer {
     pub fn finish_with(&self, states: Vec<BindingHostState>) -> AsyncTask<TrainerFinish> {
         let others = states.into_iter().map(|s| (s.host, s.state.to_vec())).collect();
         AsyncTask::new(TrainerFinish { inner: self.inner.clone(), others: Some(others) })
+    }
+
+    /// Where the pass under way stands after its last finished source, for a
+    /// job made of `fingerprint`; null when there is nothing to keep.
+    #[napi]
+    pub fn checkpoint(&self, fingerprint: String) -> Result<Option<Buffer>> {
+        Ok(lock(&self.inner)?.checkpoint(&fingerprint).map(Into::into))
+    }
+
+    /// Continues from a checkpoint made for `fingerprint` (`from` names it in errors).
+    #[napi]
+    pub fn resume(&self, checkpoint: &[u8], fingerprint: String, from: String) -> Result<BindingResumePoint> {
+        let (pass, sources_done) = lock(&self.inner)?.resume(checkpoint, &fingerprint, &from).map_err(to_napi)?;
+        let pass = match pass {
+            Pass::First => "first",
+            Pass::Extended => "extended",
+        };
+        Ok(BindingResumePoint { pass: pass.to_string(), sources_done: sources_done as f64 })
     }
 
     /// Several hosts, a worker: start the pass the leader asked for ("extended").

@@ -179,6 +179,34 @@ impl<T: Scalar> Accumulator<T> {
         self.kept.as_deref().unwrap_or_default()
     }
 
+    /// The segments ended so far, as a checkpoint keeps them: those kept
+    /// apart, or their merge as one.
+    pub fn ended(&self) -> Vec<Segment<T>> {
+        match &self.kept {
+            Some(kept) => kept.clone(),
+            None => {
+                let merged = self.reduction.triangle.clone();
+                merged
+                    .map(|triangle| Segment { name: String::new(), rows: self.reduction.rows, weight: self.reduction.weight, triangle })
+                    .into_iter()
+                    .collect()
+            }
+        }
+    }
+
+    /// An accumulator that has ended `segments` (from [`Self::ended`]) in
+    /// `shift`'s basis: the next rows start the next segment.
+    pub fn resumed(design: Design, threads: usize, shift: Shift, segments: Vec<Segment<T>>, keep: bool) -> Self {
+        let mut acc = Self::with_shift(design, threads, shift);
+        acc.rows = segments.iter().map(|s| s.rows).sum();
+        if keep {
+            acc.kept = Some(segments);
+        } else {
+            segments.into_iter().for_each(|segment| acc.reduction.add(segment));
+        }
+        acc
+    }
+
     /// [`Self::segments`], taken out.
     pub fn take_segments(&mut self) -> Vec<Segment<T>> {
         self.kept.as_mut().map(std::mem::take).unwrap_or_default()
@@ -316,7 +344,8 @@ impl<T: Scalar> Accumulator<T> {
     /// the next lane, its lanes merge in order, and it merges into the factor
     /// (or is kept apart). The next rows start a new segment at lane 0.
     pub fn end_segment(&mut self, name: &str) {
-        if self.segment_rows == 0 {
+        // A stopped job's segment is cut short: it is not ended, so what was ended stays whole.
+        if self.segment_rows == 0 || crate::cancel::requested() {
             return;
         }
         let width = self.design.width();
@@ -334,6 +363,9 @@ impl<T: Scalar> Accumulator<T> {
         let mut triangle = lanes.next().expect("at least one lane");
         for other in lanes {
             triangle.merge(&other);
+        }
+        if crate::cancel::requested() {
+            return;
         }
         let segment = Segment { name: name.to_string(), rows: self.segment_rows, weight: self.segment_weight, triangle };
         (self.blocks, self.segment_rows, self.segment_weight) = (0, 0, 0.0);

@@ -114,6 +114,8 @@ impl Estimator {
 
 /// Fits `factor` with `penalties`.
 pub fn fit_factor<T: Scalar>(factor: &Factor<T>, penalties: Penalties, precision: Precision) -> Result<Fit, CoreError> {
+    // A stopped job's factor holds only the segments ended before the stop: never solved.
+    crate::cancel::check()?;
     penalties.validate()?;
     if penalties.non_negative {
         let reduced = reduce(factor);

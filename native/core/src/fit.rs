@@ -7,6 +7,7 @@
 //! while the condition number lets refinement converge.
 
 use crate::accumulate::{Accumulator, Design, Factor, Shift, LANES};
+use crate::checkpoint::{Checkpoint, Pass};
 use crate::cv::{tune, Selection, Tuning};
 use crate::dd::Dd;
 use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
@@ -412,6 +413,9 @@ pub struct StreamingFit {
     declared_features: Option<usize>,
     /// The source whose first rows gave the basis (several hosts compare theirs).
     basis_source: Option<String>,
+    /// Sources of the pass under way finished, and the data rows read by then (for checkpoints).
+    sources_done: u64,
+    rows_at_boundary: u64,
     fitted: Option<Fit>,
 }
 
@@ -463,6 +467,8 @@ impl StreamingFit {
             started: false,
             declared_features: expected_features,
             basis_source: None,
+            sources_done: 0,
+            rows_at_boundary: 0,
             fitted: None,
         })
     }
@@ -547,6 +553,7 @@ impl StreamingFit {
         let name = &self.source;
         if let Some(extended) = self.extended.as_mut() {
             extended.end_segment(name);
+            self.sources_done += 1;
             return;
         }
         if let Some(double) = self.double.as_mut() {
@@ -556,6 +563,8 @@ impl StreamingFit {
             kept.segments.push((name.clone(), kept.raw.len() / design.width()));
         }
         self.note_basis();
+        self.sources_done += 1;
+        self.rows_at_boundary = self.rows_seen;
     }
 
     /// Reads a whole file by path: formats that need random access (Parquet).
@@ -792,7 +801,20 @@ impl StreamingFit {
         if let Some(kept) = self.retained.as_ref() {
             return fit_extended(design, penalties, factor.shift, kept, self.options.weight_column.is_some(), self.threads).map(Some);
         }
+        // Small data not all in memory (a resumed job) is read again, for the same bits.
+        if self.small(self.rows_seen) {
+            self.shift = Some(factor.shift);
+            self.next_pass = Some(NextPass::Extended);
+            return Ok(None);
+        }
         self.conclude(factor, penalties)
+    }
+
+    /// Whether `rows` data rows are few enough to be kept in memory, and so
+    /// always refactored in double-double.
+    fn small(&self, rows: u64) -> bool {
+        let width = self.design.map_or(0, |d| d.width()) + usize::from(self.options.weight_column.is_some());
+        rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64
     }
 
     /// The f64 fit when it is certified, else `None` with an extended pass asked for.
@@ -821,10 +843,82 @@ impl StreamingFit {
             (Some(NextPass::Residuals), Some(design), _) if self.robust.is_some() => Some(design.features),
             _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
+        self.sources_done = 0;
         // Names and the format are learnt again with the rows; the survey's width is now the rule.
         let width = features.map(|p| p + self.extra_columns());
         self.reader = Self::reader(width, self.threads, self.declared.clone(), self.wrapped);
         Ok(())
+    }
+}
+
+/// Checkpoints ([`crate::checkpoint`]): the state after the last source
+/// finished, and resuming from it.
+impl StreamingFit {
+    /// Where the pass under way stands after its last finished source, for a
+    /// job made of `fingerprint`; `None` when there is nothing to keep yet or
+    /// the pass cannot resume (cross-validation folds, robust standard errors).
+    pub fn checkpoint(&self, fingerprint: &str) -> Option<Vec<u8>> {
+        if self.sources_done == 0 || self.folds.is_some() || self.robust.is_some() || self.next_pass.is_some() {
+            return None;
+        }
+        let design = self.design?;
+        let (pass, state) = match (&self.extended, &self.double) {
+            (Some(extended), _) => {
+                let shift = extended.shift()?.clone();
+                (Pass::Extended, HostState { design, shift, rows_read: self.rows_seen, segments: extended.ended() }.encode())
+            }
+            (None, Some(double)) => {
+                let shift = double.shift()?.clone();
+                (Pass::First, HostState { design, shift, rows_read: self.rows_at_boundary, segments: double.ended() }.encode())
+            }
+            (None, None) => return None,
+        };
+        let header = self.header_row();
+        Some(Checkpoint { fingerprint: fingerprint.to_string(), pass, sources_done: self.sources_done, header, state }.encode())
+    }
+
+    /// Continues from a checkpoint made for `fingerprint` (a fresh fit, or
+    /// one that joined several hosts): answers which pass it is in and how
+    /// many of its sources to skip. A checkpoint of anything else is refused.
+    pub fn resume(&mut self, bytes: &[u8], fingerprint: &str, from: &str) -> Result<(Pass, u64), CoreError> {
+        let checkpoint = Checkpoint::decode(bytes, from)?;
+        if checkpoint.fingerprint != fingerprint {
+            return Err(CoreError::InvalidArgument(format!("{from} was made for other data, hyperparameters or hosts")));
+        }
+        if self.options.tuning.is_some() || self.options.covariance != CovarianceType::Classical || self.rows_seen > 0 {
+            return Err(CoreError::InvalidArgument(format!("{from} cannot be resumed by this fit")));
+        }
+        let keep = self.joined.is_some();
+        let (design, shift) = match checkpoint.pass {
+            Pass::First => {
+                let state = HostState::<f64>::decode(&checkpoint.state, from)?;
+                let resumed = Accumulator::resumed(state.design, self.threads, state.shift.clone(), state.segments, keep);
+                (self.double, self.rows_seen) = (Some(resumed), state.rows_read);
+                (state.design, state.shift)
+            }
+            Pass::Extended => {
+                let state = HostState::<Dd>::decode(&checkpoint.state, from)?;
+                let resumed = Accumulator::resumed(state.design, self.threads, state.shift.clone(), state.segments, keep);
+                (self.extended, self.double, self.rows_seen) = (Some(resumed), None, state.rows_read);
+                (state.design, state.shift)
+            }
+        };
+        if self.joined.as_ref().is_some_and(|joined| *joined != shift) || design.fit_intercept != self.options.fit_intercept {
+            return Err(CoreError::InvalidArgument(format!("{from} was made in another basis than this job's")));
+        }
+        // The rows of the skipped sources are not in memory: small data is read again for its extended pass.
+        self.retained = None;
+        self.expected_features = Some(design.features);
+        self.design = Some(design);
+        if checkpoint.header.is_some() {
+            self.header = checkpoint.header;
+        }
+        if let Some(name) = self.weight_column_name.take() {
+            self.options.weight_column = Some(self.resolve_weight_column(&name)?);
+        }
+        self.reader = Self::reader(Some(design.features + self.extra_columns()), self.threads, self.declared.clone(), self.wrapped);
+        (self.sources_done, self.rows_at_boundary) = (checkpoint.sources_done, self.rows_seen);
+        Ok((checkpoint.pass, checkpoint.sources_done))
     }
 }
 
@@ -906,7 +1000,7 @@ impl StreamingFit {
     /// (`(host, state)`), merged in the order of the sources' names. `None`
     /// asks every host for an extended pass (see [`Self::follow`]).
     pub fn finish_with(&mut self, others: &[(String, Vec<u8>)]) -> Result<Option<Fit>, CoreError> {
-        let (design, shift) = self.joined_design()?;
+        let (_, shift) = self.joined_design()?;
         let penalties = self.options.penalties;
         let fit = if let Some(mut extended) = self.extended.take() {
             let (factor, _) = self.merge(extended.take_segments(), others)?;
@@ -914,9 +1008,7 @@ impl StreamingFit {
         } else {
             let own = self.double.take().map(|mut double| double.take_segments()).unwrap_or_default();
             let (factor, rows_read) = self.merge(own, others)?;
-            let weighted = usize::from(self.options.weight_column.is_some());
-            // What one host would have kept in memory, and so always refactored in double-double.
-            if rows_read.saturating_mul((design.width() + weighted) as u64) <= RETAIN_VALUES as u64 {
+            if self.small(rows_read) {
                 self.shift = Some(shift);
                 self.next_pass = Some(NextPass::Extended);
                 None
@@ -1597,5 +1689,51 @@ mod tests {
         let err = plain.push(b"1,2,3,4\n").and_then(|()| plain.end_source().map(drop)).unwrap_err();
         assert_eq!(err.code(), "RAGGED_ROW", "{err}");
         assert!(err.to_string().contains("a.csv line 1 has 4 columns but the job's first file with rows has 3"), "{err}");
+    }
+
+    /// A fit of `files` stopped after `stop` sources of pass `stop_pass` (1 or 2) and resumed from its checkpoint.
+    fn resumed_after(files: &[(String, Vec<u8>)], stop_pass: usize, stop: usize) -> Model {
+        let all: Vec<_> = files.iter().collect();
+        let mut first = weighted_by_name();
+        let mut pass = 1;
+        let saved = loop {
+            if pass == stop_pass {
+                read(&mut first, &all[..stop]);
+                break first.checkpoint("job").expect("a checkpoint after a finished source");
+            }
+            read(&mut first, &all);
+            assert!(first.finish().unwrap().is_none(), "the stop comes before the fit");
+            first.start_next_pass().unwrap();
+            pass += 1;
+        };
+        let mut again = weighted_by_name();
+        assert!(again.resume(&saved, "another job", "c").is_err());
+        let (at, skip) = again.resume(&saved, "job", "c").unwrap();
+        assert_eq!((at == Pass::Extended, skip), (stop_pass == 2, stop as u64));
+        read(&mut again, &all[stop..]);
+        loop {
+            match again.finish().unwrap() {
+                Some(_) => return again.model().unwrap(),
+                None => {
+                    again.start_next_pass().unwrap();
+                    read(&mut again, &all);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_resumed_fit_has_the_bits_of_an_uninterrupted_one() {
+        let large = vec![100_000, 0, 150_000, 80_001];
+        for (sizes, offset, passes) in [(vec![0, 40, 700, 0, 5, 300], 1e6, 1), (large.clone(), 1e6, 2), (large, 0.0, 1)] {
+            let files = parts(&sizes, offset, 22);
+            let (_, model) = on_one_host(&files);
+            for pass in 1..=passes {
+                for stop in [2, 3] {
+                    let resumed = resumed_after(&files, pass, stop);
+                    assert_eq!(resumed.to_json().unwrap(), model.to_json().unwrap(), "{sizes:?} stopped in pass {pass} after {stop} files");
+                }
+            }
+        }
     }
 }

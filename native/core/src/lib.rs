@@ -13,6 +13,7 @@
 
 pub mod accumulate;
 pub mod cancel;
+pub mod checkpoint;
 pub mod cv;
 pub mod dd;
 pub mod decode;

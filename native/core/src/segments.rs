@@ -45,16 +45,25 @@ impl<T: Scalar> Default for Reduction<T> {
 
 impl<T: Scalar> Reduction<T> {
     /// Merges the next segment in order; a segment without rows changes nothing.
+    /// A merge a stop (SIGTERM) cuts short is not kept: a checkpoint taken
+    /// then still holds the segments before it, whole.
     pub fn add(&mut self, segment: Segment<T>) {
         if segment.rows == 0 {
             return;
         }
-        self.rows += segment.rows;
-        self.weight += segment.weight;
         match self.triangle.as_mut() {
-            Some(triangle) => triangle.merge(&segment.triangle),
+            Some(triangle) => {
+                let mut merged = triangle.clone();
+                merged.merge(&segment.triangle);
+                if crate::cancel::requested() {
+                    return;
+                }
+                *triangle = merged;
+            }
             None => self.triangle = Some(segment.triangle),
         }
+        self.rows += segment.rows;
+        self.weight += segment.weight;
     }
 
     /// The reduction of `segments` from any number of hosts, in the order of
@@ -211,8 +220,17 @@ pub struct Reader<'a> {
     from: &'a str,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], CoreError> {
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8], from: &'a str) -> Self {
+        Reader { bytes, from }
+    }
+
+    /// Bytes not read yet.
+    pub(crate) fn rest(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&[u8], CoreError> {
         if self.bytes.len() < n {
             return Err(CoreError::Internal(format!("the factor state from {} is truncated", self.from)));
         }
@@ -221,7 +239,7 @@ impl Reader<'_> {
         Ok(head)
     }
 
-    fn u64(&mut self) -> Result<u64, CoreError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, CoreError> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("eight bytes")))
     }
 
