@@ -8,11 +8,11 @@ import test, { type ExecutionContext } from 'ava';
 import { randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { joinCluster, topologyOf, type Cluster, type ClusterLeader, type ClusterOptions, type ClusterWorker } from '../src/cluster';
 import { encodeFrame } from '../src/cluster/wire';
 import { ERROR_CATALOGUE, LinearError, type ErrorCodeName } from '../src/errors';
+import { freePort } from './helpers/ports';
 import { startHost, type HostScript } from './helpers/cluster-host';
 
 const LEADER = '127.0.0.1';
@@ -22,16 +22,6 @@ const HEARTBEAT_MS = 100;
 const SILENCE_MS = 1_000;
 const PATIENT_SILENCE_MS = 5_000;
 
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '0.0.0.0');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 interface Options extends Partial<ClusterOptions> {
   hosts?: string[];

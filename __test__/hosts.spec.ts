@@ -6,21 +6,12 @@
  * bits one host fits on all the files.
  */
 import test, { type ExecutionContext } from 'ava';
-import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { makeMlTree, runCli, type CliResult, type MlTree } from './helpers/ml-tree';
+import { freePort } from './helpers/ports';
 
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
-/** A port free right now, for this test's leader (tests run at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Seeded rows `y,x1,x2,x3` (x2 offset near 1e5), with a header. */
 function part(rows: number, seed: number): string {

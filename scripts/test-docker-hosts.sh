@@ -42,36 +42,15 @@ if ! declare -F not_ok >/dev/null; then
   ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   IMAGE=${IMAGE:-linear}
   RUN_ID="linear-hosts-$$"
-  PASS=0
-  FAIL=0
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/linear-hosts.XXXXXX")
   if [[ -x /usr/bin/docker ]] && /usr/bin/docker info >/dev/null 2>&1; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
-  ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-  not_ok() {
-    FAIL=$((FAIL + 1)); echo "not ok - $1"
-    shift
-    local line
-    for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
-  }
-  check() {
-    local name=$1; shift
-    local details=()
-    while [[ $# -gt 0 && $1 != -- ]]; do details+=("$1"); shift; done
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "${details[@]}"; fi
-  }
-  note() { echo "# $*"; }
+  # shellcheck source=scripts/tap.sh
+  source "$ROOT/scripts/tap.sh"
   cleanup() {
     if ! rm -rf "$TMP" 2>/dev/null; then
       $DOCKER run --rm -v "$TMP:/t" --entrypoint sh "$IMAGE" -c 'rm -rf /t/* /t/.[!.]*' >/dev/null 2>&1 || true
       rm -rf "$TMP" 2>/dev/null || true
     fi
-  }
-  finish() {
-    echo "1..$((PASS + FAIL))"
-    echo "# pass $PASS"
-    echo "# fail $FAIL"
-    exit $((FAIL > 0 ? 1 : 0))
   }
 else
   HOSTS_STANDALONE=0

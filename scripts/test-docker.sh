@@ -30,26 +30,11 @@ cd "$ROOT"
 IMAGE=${IMAGE:-linear}
 OFFLINE="$(cd "$ROOT/.." && pwd)/shared/docker/offline-base-images.sh"
 RUN_ID="linear-e2e-$$"
-PASS=0
-FAIL=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/linear-docker.XXXXXX")
 DOCKER=docker
 
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-not_ok() {
-  FAIL=$((FAIL + 1)); echo "not ok - $1"
-  shift
-  local line
-  for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
-}
-check() { # check NAME DETAIL... -- COMMAND...: ok when COMMAND succeeds
-  local name=$1; shift
-  local details=()
-  while [[ $# -gt 0 && $1 != -- ]]; do details+=("$1"); shift; done
-  shift
-  if "$@"; then ok "$name"; else not_ok "$name" "${details[@]}"; fi
-}
-note() { echo "# $*"; }
+# shellcheck source=scripts/tap.sh
+source "$ROOT/scripts/tap.sh"
 
 cleanup() {
   local ids
@@ -64,12 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-finish() {
-  echo "1..$((PASS + FAIL))"
-  echo "# pass $PASS"
-  echo "# fail $FAIL"
-  exit $((FAIL > 0 ? 1 : 0))
-}
 
 # ---------------------------------------------------------------- engine ----
 note "engine and base images"
