@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CLI, REPO_ROOT, makeMlTree, runCli, type MlTree } from './helpers/ml-tree';
+import { freePort } from './helpers/ports';
 
 const FILES = 6;
 
@@ -85,4 +86,32 @@ test("another job's checkpoint is ignored with a log line", async (t) => {
   t.regex(r.stderr, /ignoring the checkpoint .*: it was made for other data, hyperparameters or hosts/);
   t.notRegex(r.stderr, /resumed from/);
   t.is((JSON.parse(readFileSync(tree.modelFile, 'utf8')) as { l2: number }).l2, 1);
+});
+
+test('every host of a multi-instance job checkpoints; stopped together, the job resumes to one host\'s bits', async (t) => {
+  const hosts = ['127.0.0.1', '127.0.0.2'];
+  const port = String(await freePort());
+  const trees = await Promise.all(
+    hosts.map(async (host) => {
+      const { tree, checkpoint } = await job(t, { checkpoint_interval: '0' }, true);
+      await writeFile(path.join(tree.configDir, 'resourceconfig.json'), JSON.stringify({ current_host: host, hosts }));
+      return { tree, checkpoint: checkpoint.replace('algo-1', host) };
+    }),
+  );
+  const env = { ...process.env, LINEAR_CLUSTER_PORT: port };
+  const children = trees.map(({ tree }) => spawn(process.execPath, [CLI, 'train', '--ml-root', tree.root], { cwd: REPO_ROOT, stdio: 'ignore', env }));
+  const exited = children.map((child) => new Promise((resolve) => child.on('exit', resolve)));
+  // A spot interruption stops every instance.
+  while (!trees.every(({ checkpoint }) => existsSync(checkpoint)) && children.every((child) => child.exitCode === null)) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  children.forEach((child) => child.kill('SIGKILL'));
+  await Promise.all(exited);
+  t.false(existsSync(trees[0].tree.modelFile), 'the stopped job wrote no model');
+  const runs = await Promise.all(trees.map(({ tree }) => runCli(['train'], { root: tree.root, env: { LINEAR_CLUSTER_PORT: port }, timeoutMs: 120_000 })));
+  for (const r of runs) {
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /resumed from the checkpoint .*file\(s\) of the first pass already read/);
+  }
+  t.is(fitted(trees[0].tree), await reference(t));
 });
