@@ -6,6 +6,7 @@
  * model is bit-for-bit the one a single host fits on all the data.
  *
  * Steps, each a gather at the leader and one reply to every worker:
+ *   start:  every host has joined (so a failure from here on reaches all).
  *   basis:  each host's first rows fix a basis; the job takes that of the
  *           first file (in listing order) with rows, and its header.
  *   pass N: each host's states; the leader merges and solves, and replies
@@ -102,6 +103,14 @@ export async function fitOnHosts(topology: Topology, reading: HostReading, ctx: 
     await cluster.fail(step, err);
   };
   try {
+    // No host starts work before every host has joined: a failure can then reach them all.
+    step = 'start';
+    if (cluster.isLeader) {
+      await cluster.gather(step, pack({}));
+      cluster.reply(step, pack({}));
+    } else {
+      await cluster.send(step, pack({}));
+    }
     const share = await shareOf(reading.files, reading.distribution, topology);
     const bytes = await storedBytes(share);
     ctx.log(`${topology.current} reads ${share.length} of the ${reading.distribution === 'ShardedByS3Key' ? 'files of its shard' : `${reading.files.length} replicated files`} (${(bytes / 1e6).toFixed(1)} MB)`);

@@ -202,7 +202,9 @@ impl<T: Scalar> Accumulator<T> {
         if keep {
             acc.kept = Some(segments);
         } else {
-            segments.into_iter().for_each(|segment| acc.reduction.add(segment));
+            for segment in segments {
+                acc.reduction.add(segment);
+            }
         }
         acc
     }
@@ -343,10 +345,14 @@ impl<T: Scalar> Accumulator<T> {
     /// Ends the current segment (source): its last, partial block folds into
     /// the next lane, its lanes merge in order, and it merges into the factor
     /// (or is kept apart). The next rows start a new segment at lane 0.
-    pub fn end_segment(&mut self, name: &str) {
-        // A stopped job's segment is cut short: it is not ended, so what was ended stays whole.
-        if self.segment_rows == 0 || crate::cancel::requested() {
-            return;
+    /// Answers false when a stop (SIGTERM) cut it short: then it is not
+    /// ended, and what was ended before stays whole.
+    pub fn end_segment(&mut self, name: &str) -> bool {
+        if self.segment_rows == 0 {
+            return true;
+        }
+        if crate::cancel::requested() {
+            return false;
         }
         let width = self.design.width();
         let rest = self.pending.len() / width;
@@ -365,12 +371,15 @@ impl<T: Scalar> Accumulator<T> {
             triangle.merge(&other);
         }
         if crate::cancel::requested() {
-            return;
+            return false;
         }
         let segment = Segment { name: name.to_string(), rows: self.segment_rows, weight: self.segment_weight, triangle };
         (self.blocks, self.segment_rows, self.segment_weight) = (0, 0, 0.0);
         match self.kept.as_mut() {
-            Some(kept) => kept.push(segment),
+            Some(kept) => {
+                kept.push(segment);
+                true
+            }
             None => self.reduction.add(segment),
         }
     }

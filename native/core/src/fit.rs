@@ -415,6 +415,8 @@ pub struct StreamingFit {
     basis_source: Option<String>,
     /// Sources of the pass under way finished, and the data rows read by then (for checkpoints).
     sources_done: u64,
+    /// A stop cut a source's end short: the state is no checkpoint's.
+    torn: bool,
     rows_at_boundary: u64,
     fitted: Option<Fit>,
 }
@@ -468,6 +470,7 @@ impl StreamingFit {
             declared_features: expected_features,
             basis_source: None,
             sources_done: 0,
+            torn: false,
             rows_at_boundary: 0,
             fitted: None,
         })
@@ -544,27 +547,53 @@ impl StreamingFit {
             .map_err(|e| self.reader_error(e))
             .and_then(|summary| self.consume(&rows, self.reader.width()).map(|()| summary));
         self.rows = rows;
-        self.end_segment();
-        result
+        let summary = result?;
+        self.end_segment()?;
+        Ok(summary)
     }
 
-    /// The source just read is a segment of its own (see [`crate::segments`]).
-    fn end_segment(&mut self) {
+    /// The source just read whole is a segment of its own (see [`crate::segments`]).
+    fn end_segment(&mut self) -> Result<(), CoreError> {
+        self.check_job_header()?;
         let name = &self.source;
-        if let Some(extended) = self.extended.as_mut() {
-            extended.end_segment(name);
-            self.sources_done += 1;
-            return;
+        let ended = match (self.extended.as_mut(), self.double.as_mut()) {
+            (Some(extended), _) => extended.end_segment(name),
+            (None, Some(double)) => double.end_segment(name),
+            (None, None) => true,
+        };
+        if !ended {
+            // Cut short by a stop: no checkpoint may claim this source.
+            self.torn = true;
+            return Ok(());
         }
-        if let Some(double) = self.double.as_mut() {
-            double.end_segment(name);
+        if self.extended.is_none() {
+            if let (Some(kept), Some(design)) = (self.retained.as_mut(), self.design) {
+                kept.segments.push((name.clone(), kept.raw.len() / design.width()));
+            }
+            self.note_basis();
+            self.rows_at_boundary = self.rows_seen;
         }
-        if let (Some(kept), Some(design)) = (self.retained.as_mut(), self.design) {
-            kept.segments.push((name.clone(), kept.raw.len() / design.width()));
-        }
-        self.note_basis();
         self.sources_done += 1;
-        self.rows_at_boundary = self.rows_seen;
+        Ok(())
+    }
+
+    /// On several hosts each host's reader knows only its own files: their
+    /// header must be the job's, as one host reading every file would insist.
+    fn check_job_header(&self) -> Result<(), CoreError> {
+        let (Some(_), Some(mine)) = (&self.joined, self.reader.header()) else {
+            return Ok(());
+        };
+        match self.header.as_deref() {
+            Some(job) if job == mine => Ok(()),
+            job => Err(CoreError::HeaderMismatch {
+                source: self.source.clone(),
+                detail: format!(
+                    "its header ({}) is not that of the job's first file with rows ({}); every file, on every host, needs the same columns in the same order",
+                    mine.join(","),
+                    job.map_or_else(|| "no header".to_string(), |names| names.join(","))
+                ),
+            }),
+        }
     }
 
     /// Reads a whole file by path: formats that need random access (Parquet).
@@ -574,8 +603,9 @@ impl StreamingFit {
         let mut reader = std::mem::replace(&mut self.reader, ChannelReader::new(Width::Any, 1, Declared::default()));
         let result = reader.read_file(path, name, &mut |batch| self.consume(batch.values, Some(batch.width)));
         self.reader = reader;
-        self.end_segment();
-        result.map_err(|e| self.reader_error(e))
+        let summary = result.map_err(|e| self.reader_error(e))?;
+        self.end_segment()?;
+        Ok(summary)
     }
 
     /// The decoders count the weight column as a feature, and on several
@@ -844,10 +874,31 @@ impl StreamingFit {
             _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
         self.sources_done = 0;
-        // Names and the format are learnt again with the rows; the survey's width is now the rule.
+        // Names and the format are learnt again with the rows, but the first pass's header
+        // names the model (and goes into checkpoints) even if the next pass starts with an empty file.
+        if self.header.is_none() {
+            self.header = self.reader.header().map(<[String]>::to_vec);
+        }
+        // The survey's width is now the rule.
         let width = features.map(|p| p + self.extra_columns());
         self.reader = Self::reader(width, self.threads, self.declared.clone(), self.wrapped);
         Ok(())
+    }
+}
+
+/// A checkpoint's state, decoded before the fit takes it.
+enum Resumed {
+    First(HostState<f64>),
+    Extended(HostState<Dd>),
+}
+
+impl Resumed {
+    /// The design, basis and data rows read of the state.
+    fn basis(&self) -> (Design, &Shift, u64) {
+        match self {
+            Resumed::First(state) => (state.design, &state.shift, state.rows_read),
+            Resumed::Extended(state) => (state.design, &state.shift, state.rows_read),
+        }
     }
 }
 
@@ -858,7 +909,7 @@ impl StreamingFit {
     /// job made of `fingerprint`; `None` when there is nothing to keep yet or
     /// the pass cannot resume (cross-validation folds, robust standard errors).
     pub fn checkpoint(&self, fingerprint: &str) -> Option<Vec<u8>> {
-        if self.sources_done == 0 || self.folds.is_some() || self.robust.is_some() || self.next_pass.is_some() {
+        if self.sources_done == 0 || self.torn || self.folds.is_some() || self.robust.is_some() || self.next_pass.is_some() {
             return None;
         }
         let design = self.design?;
@@ -888,33 +939,37 @@ impl StreamingFit {
         if self.options.tuning.is_some() || self.options.covariance != CovarianceType::Classical || self.rows_seen > 0 {
             return Err(CoreError::InvalidArgument(format!("{from} cannot be resumed by this fit")));
         }
+        // Every check before anything changes: a refused checkpoint leaves this fit as it was.
         let keep = self.joined.is_some();
-        let (design, shift) = match checkpoint.pass {
-            Pass::First => {
-                let state = HostState::<f64>::decode(&checkpoint.state, from)?;
-                let resumed = Accumulator::resumed(state.design, self.threads, state.shift.clone(), state.segments, keep);
-                (self.double, self.rows_seen) = (Some(resumed), state.rows_read);
-                (state.design, state.shift)
-            }
-            Pass::Extended => {
-                let state = HostState::<Dd>::decode(&checkpoint.state, from)?;
-                let resumed = Accumulator::resumed(state.design, self.threads, state.shift.clone(), state.segments, keep);
-                (self.extended, self.double, self.rows_seen) = (Some(resumed), None, state.rows_read);
-                (state.design, state.shift)
-            }
+        let resumed = match checkpoint.pass {
+            Pass::First => Resumed::First(HostState::decode(&checkpoint.state, from)?),
+            Pass::Extended => Resumed::Extended(HostState::decode(&checkpoint.state, from)?),
         };
-        if self.joined.as_ref().is_some_and(|joined| *joined != shift) || design.fit_intercept != self.options.fit_intercept {
+        let (design, shift, rows_read) = resumed.basis();
+        if self.joined.as_ref().is_some_and(|joined| joined != shift) || design.fit_intercept != self.options.fit_intercept {
             return Err(CoreError::InvalidArgument(format!("{from} was made in another basis than this job's")));
         }
-        // The rows of the skipped sources are not in memory: small data is read again for its extended pass.
-        self.retained = None;
-        self.expected_features = Some(design.features);
-        self.design = Some(design);
-        if checkpoint.header.is_some() {
-            self.header = checkpoint.header;
+        let header = checkpoint.header.or_else(|| self.header.clone());
+        let weight_column = match &self.weight_column_name {
+            Some(name) => {
+                let saved = std::mem::replace(&mut self.header, header.clone());
+                let resolved = self.resolve_weight_column(name);
+                self.header = saved;
+                Some(resolved?)
+            }
+            None => self.options.weight_column,
+        };
+        match resumed {
+            Resumed::First(state) => self.double = Some(Accumulator::resumed(design, self.threads, state.shift, state.segments, keep)),
+            Resumed::Extended(state) => {
+                (self.extended, self.double) = (Some(Accumulator::resumed(design, self.threads, state.shift, state.segments, keep)), None);
+            }
         }
-        if let Some(name) = self.weight_column_name.take() {
-            self.options.weight_column = Some(self.resolve_weight_column(&name)?);
+        // The rows of the skipped sources are not in memory: small data is read again for its extended pass.
+        (self.retained, self.rows_seen, self.header) = (None, rows_read, header);
+        (self.expected_features, self.design) = (Some(design.features), Some(design));
+        if weight_column.is_some() {
+            (self.options.weight_column, self.weight_column_name) = (weight_column, None);
         }
         self.reader = Self::reader(Some(design.features + self.extra_columns()), self.threads, self.declared.clone(), self.wrapped);
         (self.sources_done, self.rows_at_boundary) = (checkpoint.sources_done, self.rows_seen);
@@ -1689,6 +1744,13 @@ mod tests {
         let err = plain.push(b"1,2,3,4\n").and_then(|()| plain.end_source().map(drop)).unwrap_err();
         assert_eq!(err.code(), "RAGGED_ROW", "{err}");
         assert!(err.to_string().contains("a.csv line 1 has 4 columns but the job's first file with rows has 3"), "{err}");
+        let shift = Shift { center: vec![0.0; 3], scale: vec![1.0; 3] };
+        let mut swapped = StreamingFit::new(FitOptions::default(), None, 1).unwrap();
+        swapped.join(shift, Some(vec!["y".into(), "a".into(), "b".into()])).unwrap();
+        swapped.begin_source("b.csv");
+        let err = swapped.push(b"y,b,a\n1,2,3\n").and_then(|()| swapped.end_source().map(drop)).unwrap_err();
+        assert_eq!(err.code(), "HEADER_MISMATCH", "{err}");
+        assert!(err.to_string().contains("(y,b,a) is not that of the job's first file with rows (y,a,b)"), "{err}");
     }
 
     /// A fit of `files` stopped after `stop` sources of pass `stop_pass` (1 or 2) and resumed from its checkpoint.

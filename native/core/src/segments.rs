@@ -45,18 +45,18 @@ impl<T: Scalar> Default for Reduction<T> {
 
 impl<T: Scalar> Reduction<T> {
     /// Merges the next segment in order; a segment without rows changes nothing.
-    /// A merge a stop (SIGTERM) cuts short is not kept: a checkpoint taken
-    /// then still holds the segments before it, whole.
-    pub fn add(&mut self, segment: Segment<T>) {
+    /// A merge a stop (SIGTERM) cuts short is not kept (answers false): a
+    /// checkpoint taken then still holds the segments before it, whole.
+    pub fn add(&mut self, segment: Segment<T>) -> bool {
         if segment.rows == 0 {
-            return;
+            return true;
         }
         match self.triangle.as_mut() {
             Some(triangle) => {
                 let mut merged = triangle.clone();
                 merged.merge(&segment.triangle);
                 if crate::cancel::requested() {
-                    return;
+                    return false;
                 }
                 *triangle = merged;
             }
@@ -64,6 +64,7 @@ impl<T: Scalar> Reduction<T> {
         }
         self.rows += segment.rows;
         self.weight += segment.weight;
+        true
     }
 
     /// The reduction of `segments` from any number of hosts, in the order of
@@ -77,7 +78,11 @@ impl<T: Scalar> Reduction<T> {
             )));
         }
         let mut reduction = Reduction::default();
-        segments.into_iter().for_each(|segment| reduction.add(segment));
+        for segment in segments {
+            if !reduction.add(segment) {
+                return Err(CoreError::Terminated);
+            }
+        }
         Ok(reduction)
     }
 }
