@@ -250,6 +250,12 @@ check "train writes model/model.json on the host" -- test -s "$ML/model/model.js
 check "train prints metric lines (train:mse=)" "$(cat "$TMP/train.out")" -- \
   grep -Eq '^train:mse=[-+0-9.eE]+$' "$TMP/train.out"
 check "train writes no output/failure" -- test ! -e "$ML/output/failure"
+# The training report: HTML, JSON and Markdown under output/data/ (SageMaker uploads it as output.tar.gz).
+for f in report.html report.json report.md; do
+  check "train writes output/data/$f" "$(ls -la "$ML/output/data" 2>&1)" -- test -s "$ML/output/data/$f"
+done
+report_format=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).format' "$ML/output/data/report.json" 2>&1 || true)
+check "report.json's format is linear-report" "format: $(head -c 300 <<<"$report_format")" -- test "$report_format" = linear-report
 
 set +e
 out=$(drun -v "$ML:/opt/ml" "$IMAGE" test 2>"$TMP/test.err"); rc=$?
@@ -313,6 +319,8 @@ set -e
 check "train as 1000:1000, read-only root: exit 0" "exit $rc" "$(tail -n 20 "$TMP/ro.err")" -- test "$rc" -eq 0
 owner=$(stat -c '%u' "$RO/model/model.json" 2>/dev/null || echo none)
 check "train as 1000:1000 writes model.json owned by uid 1000" "owner: $owner" -- test "$owner" = 1000
+check "train as 1000:1000, read-only root writes output/data/report.html" "$(ls -la "$RO/output/data" 2>&1)" -- \
+  test -s "$RO/output/data/report.html"
 set +e
 out=$(drun "${RO_ARGS[@]}" "$IMAGE" test 2>"$TMP/ro-test.err"); rc=$?
 set -e
