@@ -17,7 +17,20 @@ check() { # check NAME DETAIL... -- COMMAND...: ok when COMMAND succeeds
   if "$@"; then ok "$name"; else not_ok "$name" "${details[@]}"; fi
 }
 note() { echo "# $*"; }
+# A command failing outside any check stops the script (set -e): remember
+# where, so the EXIT trap can report it as a failure (see unfinished).
+set -E
+trap 'TAP_STOPPED_AT="line $LINENO: $BASH_COMMAND"' ERR
+unfinished() { # in the EXIT trap: a run that ends before finish still reports a failure and the counts
+  [[ ${TAP_FINISHED:-0} == 1 ]] && return 0
+  not_ok "the test script stopped before its end (${TAP_STOPPED_AT:-exit status $1})"
+  TAP_FINISHED=1
+  echo "1..$((PASS + FAIL))"
+  echo "# pass $PASS"
+  echo "# fail $FAIL"
+}
 finish() {
+  TAP_FINISHED=1
   echo "1..$((PASS + FAIL))"
   echo "# pass $PASS"
   echo "# fail $FAIL"

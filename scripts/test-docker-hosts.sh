@@ -47,6 +47,7 @@ if ! declare -F not_ok >/dev/null; then
   # shellcheck source=scripts/tap.sh
   source "$ROOT/scripts/tap.sh"
   cleanup() {
+    [[ ${HOSTS_LIB_ONLY:-0} == 1 ]] || unfinished "$?"
     if ! rm -rf "$TMP" 2>/dev/null; then
       $DOCKER run --rm -v "$TMP:/t" --entrypoint sh "$IMAGE" -c 'rm -rf /t/* /t/.[!.]*' >/dev/null 2>&1 || true
       rm -rf "$TMP" 2>/dev/null || true
@@ -461,8 +462,9 @@ hosts_cases() {
     local state
     state=$($DOCKER inspect -f '{{.State.Status}}' "$(cname "$cs" "$victim")")
     since=$(now)
-    if [[ $how == kill ]]; then $DOCKER kill "$(cname "$cs" "$victim")" >/dev/null
-    else $DOCKER pause "$(cname "$cs" "$victim")" >/dev/null; fi
+    # A victim that has already stopped is refused here; the check on its state above says so.
+    if [[ $how == kill ]]; then $DOCKER kill "$(cname "$cs" "$victim")" >/dev/null || true
+    else $DOCKER pause "$(cname "$cs" "$victim")" >/dev/null || true; fi
     hosts_wait "$cs" 130 "${others[@]}" || true
     hosts_collect "$cs" "$victim"
     HDIAG=$(hosts_diag "$cs" "${others[@]}" "$victim")

@@ -37,7 +37,8 @@ DOCKER=docker
 source "$ROOT/scripts/tap.sh"
 
 cleanup() {
-  local ids
+  local status=$? ids
+  unfinished "$status"
   ids=$($DOCKER ps -aq --filter "label=$RUN_ID" 2>/dev/null || true)
   [[ -n $ids ]] && $DOCKER rm -f $ids >/dev/null 2>&1 || true
   # Files written by containers running as root may not be removable by a
