@@ -98,6 +98,12 @@ export declare class Trainer {
   /** Starts the pass `finish` asked for; stream every source again. */
   startNextPass(): void
   get rows(): number
+  /**
+   * Up to 5,000 training rows drawn uniformly with a fixed seed (the same
+   * rows for any chunking), with the fitted model's predictions; null
+   * before the fit (or when no pass read the rows from the first).
+   */
+  sample(): BindingSample | null
   /** Feature names from the header row, or x1..xp. */
   get featureNames(): Array<string>
   get labelName(): string
@@ -188,6 +194,12 @@ export interface BindingFitOptions {
    * before it is allocated (default: no limit).
    */
   memoryLimit?: number
+  /**
+   * "auto" (default): residual diagnostics exact when the rows are in
+   * memory or read again anyway, else estimated from the row sample;
+   * "exact": a pass over the rows computes them when needed.
+   */
+  residualDiagnostics?: string
 }
 
 export interface BindingHostShare {
@@ -196,7 +208,6 @@ export interface BindingHostShare {
   bytes: number
 }
 
-/** A host's state as the leader received it. */
 export interface BindingHostState {
   host: string
   state: Buffer
@@ -230,6 +241,23 @@ export interface BindingInvocation {
 export interface BindingResumePoint {
   pass: string
   sourcesDone: number
+}
+
+/**
+ * A host's state as the leader received it.
+ * A deterministic sample of the training rows (of weight > 0), in reading order.
+ */
+export interface BindingSample {
+  /** The fixed seed of the draw. */
+  seed: number
+  /** Training rows the sample was drawn from (the leader's own on several hosts). */
+  rows: number
+  /** Labels of the sampled rows. */
+  actual: Float64Array
+  /** The model's predictions for them. */
+  fitted: Float64Array
+  /** Their sample weights; null when unweighted. */
+  weights?: Float64Array
 }
 
 export interface BindingScoreMetrics {

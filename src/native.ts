@@ -28,6 +28,8 @@ export type SourceSummary = Addon.BindingSourceSummary;
 export type Training = Addon.BindingTraining;
 export type Basis = Addon.BindingBasis;
 export type ResumePoint = Addon.BindingResumePoint;
+/** Up to 5,000 training rows drawn with a fixed seed, in reading order, with the model's predictions. */
+export type RowSample = Addon.BindingSample;
 /** How a channel's data is declared: format, CSV header, libsvm indexing, Parquet label column, RecordIO wrapping. */
 export type ChannelFormat = Addon.BindingChannelFormat;
 
@@ -196,6 +198,15 @@ export class Trainer implements ByteSink {
 
   startNextPass(): void {
     guardedSync(() => this.native.startNextPass());
+  }
+
+  /**
+   * After the fit: a deterministic sample of the training rows (labels,
+   * predictions, weights or null) in reading order; null before the fit.
+   * On several hosts, the leader's sample is of the rows it read.
+   */
+  sample(): RowSample | null {
+    return guardedSync(() => this.native.sample());
   }
 
   get rows(): number {

@@ -67,6 +67,9 @@ export function checkSeveralHosts(hosts: string[], channels: Record<string, Chan
   if (h.robustSe !== undefined) {
     throw refuse('robust standard errors (robust_se)', 'train on one instance, or leave robust_se unset');
   }
+  if (h.residualDiagnostics === 'exact') {
+    throw refuse('exact residual diagnostics (residual_diagnostics=exact)', 'train on one instance, or set residual_diagnostics to auto (estimated from a sample of rows)');
+  }
   const sharded = SCORED_CHANNELS.find((name) => channels[name]?.distribution === 'ShardedByS3Key');
   if (sharded !== undefined) {
     throw refuse(`a ShardedByS3Key '${sharded}' channel`, `set its S3DataDistributionType to FullyReplicated (the leader scores all of '${sharded}' with the merged model)`);

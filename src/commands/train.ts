@@ -191,7 +191,10 @@ const PASSES: Record<string, { log: string; label: string }> = {
     log: 'the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation',
     label: 'extended-precision pass',
   },
-  residuals: { log: 'reading the data again for the residuals and leverages of robust standard errors', label: 'residuals pass' },
+  residuals: {
+    log: 'reading the data again for its residuals: robust standard errors (with the leverages) and/or exact residual diagnostics',
+    label: 'residuals pass',
+  },
 };
 
 /** The estimator the hyperparameters describe, for the core. */
@@ -207,6 +210,7 @@ function fitOptions(h: Hyperparameters, memoryLimit: number): FitOptions {
     memoryLimit,
     ...(auto === undefined ? {} : { tune: auto, cvFolds: h.cvFolds }),
     ...(h.robustSe === undefined ? {} : { robustSe: h.robustSe }),
+    ...(h.residualDiagnostics === undefined ? {} : { residualDiagnostics: h.residualDiagnostics }),
     ...(typeof h.weightColumn === 'number' ? { weightColumn: h.weightColumn } : {}),
     ...(typeof h.weightColumn === 'string' ? { weightColumnName: h.weightColumn } : {}),
   };
@@ -219,6 +223,7 @@ function estimatorSettings(h: Hyperparameters): string {
   if ([h.l2, h.l1, h.wd].includes('auto')) settings.push(`cv_folds=${h.cvFolds}`);
   if (h.weightColumn !== undefined) settings.push(`weight_column=${h.weightColumn}`);
   if (h.robustSe !== undefined) settings.push(`robust_se=${h.robustSe}`);
+  if (h.residualDiagnostics !== undefined) settings.push(`residual_diagnostics=${h.residualDiagnostics}`);
   return settings.join(', ');
 }
 

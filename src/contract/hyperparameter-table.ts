@@ -16,6 +16,10 @@ export type Penalty = number | 'auto';
 export const ROBUST_COVARIANCES = ['HC0', 'HC1', 'HC2', 'HC3'] as const;
 export type RobustCovariance = (typeof ROBUST_COVARIANCES)[number];
 
+/** Where the residual diagnostics come from when the rows are not in memory: a row sample, or one more pass. */
+export const RESIDUAL_DIAGNOSTICS = ['auto', 'exact'] as const;
+export type ResidualDiagnostics = (typeof RESIDUAL_DIAGNOSTICS)[number];
+
 /**
  * SageMaker's hyperparameter types, plus boolean (to SageMaker, Categorical
  * true/false). None is Continuous: each real-valued one also takes 'auto'.
@@ -135,6 +139,16 @@ export const HYPERPARAMETERS = {
       "Heteroskedasticity-robust standard errors (statsmodels' `cov_type`); t, p and the F test use them. One more pass over the data.",
     parse: toRobustCovariance,
   } satisfies Hyperparameter<RobustCovariance | 'none'>,
+  residual_diagnostics: {
+    type: 'categorical',
+    default: 'auto',
+    values: RESIDUAL_DIAGNOSTICS,
+    // Diagnostics do not change the predictions a tuning job scores.
+    tunable: false,
+    description:
+      "Where model.json's residual diagnostics (skew, kurtosis, omnibus, Jarque-Bera, Durbin-Watson) come from. Always exact when the rows fit in memory or are read again for `robust_se`; otherwise `auto` estimates them from a sample of 5,000 rows (no Durbin-Watson) and `exact` reads the data once more. `exact` is for one instance only.",
+    parse: toResidualDiagnostics,
+  } satisfies Hyperparameter<ResidualDiagnostics>,
   feature_dim: {
     type: 'free text',
     default: 'auto',
@@ -254,6 +268,12 @@ function toRobustCovariance(value: Scalar): RobustCovariance | 'none' {
   if (kind !== undefined) return kind;
   if (isWord(value, 'none') || isWord(value, 'nonrobust') || isWord(value, 'false')) return 'none';
   throw invalid(`robust_se must be one of ${ROBUST_COVARIANCES.join(', ')} or none, got '${shown(value)}'`);
+}
+
+function toResidualDiagnostics(value: Scalar): ResidualDiagnostics {
+  const source = RESIDUAL_DIAGNOSTICS.find((v) => isWord(value, v));
+  if (source !== undefined) return source;
+  throw invalid(`residual_diagnostics must be auto (a row sample when the data is not in memory) or exact (one more pass), got '${shown(value)}'`);
 }
 
 function toFeatureDim(value: Scalar): number | 'auto' {

@@ -44,6 +44,8 @@ export interface Hyperparameters {
   checkpointInterval: number;
   /** Robust covariance for standard errors, t, p and the F test; absent means classical. */
   robustSe?: RobustCovariance;
+  /** 'exact': a pass over the rows computes the residual diagnostics when they are not in memory; absent means 'auto' (a row sample). */
+  residualDiagnostics?: 'exact';
   /** Expected number of feature columns, checked against the data; absent means 'auto'. */
   featureDim?: number;
   /** Parquet: the column holding the label, when it is not the first. */
@@ -122,6 +124,7 @@ export function parseHyperparameters(raw: unknown): ParsedHyperparameters {
       checkpointInterval: setting(given, 'checkpoint_interval'),
       ...(given.weight_column === undefined ? {} : { weightColumn: given.weight_column }),
       ...(robustSe === 'none' ? {} : { robustSe }),
+      ...(setting(given, 'residual_diagnostics') === 'exact' ? { residualDiagnostics: 'exact' as const } : {}),
       ...(featureDim === 'auto' ? {} : { featureDim }),
       ...(given.label_column === undefined ? {} : { labelColumn: given.label_column }),
     },

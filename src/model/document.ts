@@ -63,7 +63,34 @@ precision: string,
 /**
  * What the standard errors, t, p and F come from: "nonrobust" (classical) or "HC0".."HC3" (statsmodels' cov_type).
  */
-covariance_type: string, };
+covariance_type: string, 
+/**
+ * statsmodels' llf: least-squares fits (OLS, and WLS when Σ ln w of the
+ * rows was at hand); null for ridge, elastic net and non-negative fits.
+ */
+log_likelihood: number | null, 
+/**
+ * −2·llf + 2k and −2·llf + ln(n)·k, k the rank (df_model + the constant).
+ */
+aic: number | null, bic: number | null, 
+/**
+ * 95% intervals coef ∓ t(0.975, df_resid)·se (statsmodels' conf_int()),
+ * robust when the standard errors are; null without standard errors.
+ */
+conf_int: ConfidenceIntervals | null, 
+/**
+ * Variance inflation factor per feature: statsmodels'
+ * variance_inflation_factor(exog, j) with exog the design and its
+ * constant column when fitted (1/(1 − R²_j), R²_j centred with a constant,
+ * uncentred without). Weighted fits: the auxiliary regressions are WLS
+ * with the fit's weights (weighted R²). Null for aliased features and
+ * fits without standard errors; empty in models written before it was recorded.
+ */
+vif: Array<number | null>, 
+/**
+ * Normality and autocorrelation of the (whitened, √w·e) residuals; null when not computed.
+ */
+residuals: ResidualDiagnostics | null, };
 
 export type PerParameter = { 
 /**
@@ -118,3 +145,28 @@ export type Training = {
 distribution: string, hosts: Array<HostShare>, };
 
 export type HostShare = { host: string, rows: number, bytes: number, };
+
+export type ConfidenceIntervals = { 
+/**
+ * 0.95.
+ */
+level: number, lower: PerParameter, upper: PerParameter, };
+
+export type ResidualDiagnostics = { 
+/**
+ * "exact": every training row; "sample": the row sample (estimates).
+ */
+source: string, 
+/**
+ * The rows the residuals come from.
+ */
+rows: number, skew: number | null, 
+/**
+ * Pearson's (3 for a normal), not the excess.
+ */
+kurtosis: number | null, omnibus: number | null, omnibus_p_value: number | null, jarque_bera: number | null, jarque_bera_p_value: number | null, 
+/**
+ * Σ(e_t − e_{t−1})²/Σe_t² with rows in reading order (files in the
+ * order they were streamed); null for a sample.
+ */
+durbin_watson: number | null, };

@@ -7,7 +7,7 @@ use linear_core::checkpoint::Pass;
 use linear_core::cv::{Tuned, Tuning};
 use linear_core::decode::{sniff, Declared, Format, SourceSummary};
 use linear_core::estimator::Penalties;
-use linear_core::fit::{fit_arrays, FitOptions, NextPass, StreamingFit};
+use linear_core::fit::{fit_arrays, DiagnosticsSource, FitOptions, NextPass, StreamingFit};
 use linear_core::model::{HostShare, Model as CoreModel, Training};
 use linear_core::predict::{BodyFormat, Invocation, Predictor as CorePredictor, ResponseFormat};
 use linear_core::robust::CovarianceType;
@@ -70,6 +70,10 @@ pub struct BindingFitOptions {
     /// Bytes the solver may hold; wider data is refused with NOT_ENOUGH_MEMORY
     /// before it is allocated (default: no limit).
     pub memory_limit: Option<f64>,
+    /// "auto" (default): residual diagnostics exact when the rows are in
+    /// memory or read again anyway, else estimated from the row sample;
+    /// "exact": a pass over the rows computes them when needed.
+    pub residual_diagnostics: Option<String>,
 }
 
 impl TryFrom<&BindingFitOptions> for FitOptions {
@@ -91,6 +95,11 @@ impl TryFrom<&BindingFitOptions> for FitOptions {
             extended: o.extended.unwrap_or(false),
             memory_limit: o.memory_limit.map(|bytes| bytes as u64),
             weight_column: o.weight_column.map(|column| (column as usize).saturating_sub(1)),
+            residual_diagnostics: o
+                .residual_diagnostics
+                .as_deref()
+                .map_or(Ok(DiagnosticsSource::Auto), DiagnosticsSource::from_name)
+                .map_err(to_napi)?,
         })
     }
 }
@@ -337,6 +346,21 @@ pub struct BindingResumePoint {
 }
 
 /// A host's state as the leader received it.
+/// A deterministic sample of the training rows (of weight > 0), in reading order.
+#[napi(object)]
+pub struct BindingSample {
+    /// The fixed seed of the draw.
+    pub seed: f64,
+    /// Training rows the sample was drawn from (the leader's own on several hosts).
+    pub rows: f64,
+    /// Labels of the sampled rows.
+    pub actual: Float64Array,
+    /// The model's predictions for them.
+    pub fitted: Float64Array,
+    /// Their sample weights; null when unweighted.
+    pub weights: Option<Float64Array>,
+}
+
 #[napi(object)]
 pub struct BindingHostState {
     pub host: String,
@@ -558,6 +582,20 @@ impl Trainer {
     #[napi(getter)]
     pub fn rows(&self) -> Result<f64> {
         Ok(lock(&self.inner)?.rows() as f64)
+    }
+
+    /// Up to 5,000 training rows drawn uniformly with a fixed seed (the same
+    /// rows for any chunking), with the fitted model's predictions; null
+    /// before the fit (or when no pass read the rows from the first).
+    #[napi]
+    pub fn sample(&self) -> Result<Option<BindingSample>> {
+        Ok(lock(&self.inner)?.sample().map(|s| BindingSample {
+            seed: s.seed as f64,
+            rows: s.rows as f64,
+            actual: Float64Array::new(s.actual),
+            fitted: Float64Array::new(s.fitted),
+            weights: s.weights.map(Float64Array::new),
+        }))
     }
 
     /// Feature names from the header row, or x1..xp.

@@ -11,6 +11,7 @@ use crate::checkpoint::{Checkpoint, Pass};
 use crate::cv::{tune, Selection, Tuning};
 use crate::dd::Dd;
 use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
+use crate::diagnostics::{add_likelihood, LogWeights, Reservoir, ResidualPass, Sample};
 use crate::error::{CoreError, Location};
 use crate::estimator::{fit_factor, Penalties};
 use crate::folds::FoldAccumulator;
@@ -67,6 +68,29 @@ pub struct FitOptions {
     /// `[label, x1..xp]` (so >= 1): weighted least squares, the column is no
     /// feature. In-memory fits take weights as an array instead.
     pub weight_column: Option<usize>,
+    /// Where the residual diagnostics come from when the rows are not in memory.
+    pub residual_diagnostics: DiagnosticsSource,
+}
+
+/// The `residual_diagnostics` hyperparameter. Rows kept in memory, or read
+/// again anyway for robust standard errors, always give exact diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiagnosticsSource {
+    /// Otherwise estimated from the row sample (no Durbin–Watson).
+    #[default]
+    Auto,
+    /// Otherwise a pass over the rows computes them (one host only).
+    Exact,
+}
+
+impl DiagnosticsSource {
+    pub fn from_name(name: &str) -> Result<Self, CoreError> {
+        match name {
+            "auto" => Ok(DiagnosticsSource::Auto),
+            "exact" => Ok(DiagnosticsSource::Exact),
+            _ => Err(CoreError::InvalidArgument(format!("residual_diagnostics is '{name}'; use auto or exact"))),
+        }
+    }
 }
 
 impl Default for FitOptions {
@@ -79,6 +103,7 @@ impl Default for FitOptions {
             extended: false,
             memory_limit: None,
             weight_column: None,
+            residual_diagnostics: DiagnosticsSource::Auto,
         }
     }
 }
@@ -234,6 +259,10 @@ pub fn fit_weighted_arrays(
     let mut fit = fit_slabs(Arrays { x, y, weights }, design, options, threads, &each_slab)?;
     fit.cv = selection;
     robust_pass(&mut fit, options.covariance, |pass| each_slab(&mut |slab, w| pass.push_rows(slab, w)))?;
+    let mut pass = ResidualPass::default();
+    each_slab(&mut |slab, w| pass.push_rows(&fit, slab, w));
+    fit.residuals = Some(pass.diagnostics());
+    add_likelihood(&mut fit, weights.is_some(), Some(pass.sum_log_weights()));
     Ok(fit)
 }
 
@@ -366,7 +395,8 @@ pub enum NextPass {
     Rows,
     /// The f64 pass could not certify the answer: a double-double factorisation.
     Extended,
-    /// Robust standard errors: the residuals and leverages of the fitted model.
+    /// The residuals of the fitted model: robust standard errors (with the
+    /// leverages) and/or exact residual diagnostics.
     Residuals,
 }
 
@@ -399,8 +429,14 @@ pub struct StreamingFit {
     source: String,
     source_rows: u64,
     next_pass: Option<NextPass>,
-    /// The fit waiting for its robust standard errors, and the pass computing them.
-    robust: Option<(Fit, RobustPass)>,
+    /// The fit waiting for its residuals pass.
+    residuals: Option<Residuals>,
+    /// The row sample, and Σ ln w, gathered while `collect` (a pass read
+    /// from the first row); `collected` once such a pass ended.
+    sample: Option<Reservoir>,
+    log_weights: LogWeights,
+    collect: bool,
+    collected: bool,
     /// A weight column named by its header name, until the header is read.
     weight_column_name: Option<String>,
     /// Multi-host: the job's basis and header, from the first source with
@@ -419,6 +455,13 @@ pub struct StreamingFit {
     torn: bool,
     rows_at_boundary: u64,
     fitted: Option<Fit>,
+}
+
+/// A fit and what its residuals pass computes.
+struct Residuals {
+    fit: Fit,
+    robust: Option<RobustPass>,
+    diagnostics: ResidualPass,
 }
 
 /// The first pass's rows, kept for the extended pass while they are few.
@@ -462,7 +505,11 @@ impl StreamingFit {
             source: String::new(),
             source_rows: 0,
             next_pass: None,
-            robust: None,
+            residuals: None,
+            sample: None,
+            log_weights: LogWeights::default(),
+            collect: true,
+            collected: false,
             weight_column_name: None,
             joined: None,
             header: None,
@@ -726,8 +773,18 @@ impl StreamingFit {
 
     /// Rows without the weight column into the pass under way.
     fn accumulate(&mut self, raw: &[f64], weights: Option<&[f64]>) {
-        if let Some((_, pass)) = self.robust.as_mut() {
-            pass.push_rows(raw, weights);
+        if self.collect {
+            let width = self.design.expect("set with the accumulator").width();
+            self.sample.get_or_insert_with(|| Reservoir::new(width)).push_rows(raw, weights);
+            if let Some(weights) = weights {
+                self.log_weights.push(weights);
+            }
+        }
+        if let Some(residuals) = self.residuals.as_mut() {
+            if let Some(robust) = residuals.robust.as_mut() {
+                robust.push_rows(raw, weights);
+            }
+            residuals.diagnostics.push_rows(&residuals.fit, raw, weights);
             return;
         }
         if let Some(extended) = self.extended.as_mut() {
@@ -753,9 +810,23 @@ impl StreamingFit {
 
     /// The fit, or `None` when the sources must be streamed once more (see [`Self::next_pass`]).
     pub fn finish(&mut self) -> Result<Option<Fit>, CoreError> {
-        let fit = match self.robust.take() {
-            Some((mut fit, pass)) => {
-                pass.finish(&mut fit)?;
+        if self.collect && self.sample.is_some() {
+            self.collected = true;
+        }
+        self.collect = false;
+        let fit = match self.residuals.take() {
+            Some(Residuals { mut fit, robust, diagnostics }) => {
+                if let Some(robust) = robust {
+                    robust.finish(&mut fit)?;
+                }
+                if diagnostics.rows() != fit.statistics.n {
+                    return Err(CoreError::InvalidArgument(format!(
+                        "the residuals pass read {} rows of positive weight but the fit was of {}; stream exactly the rows the model was fitted on",
+                        diagnostics.rows(),
+                        fit.statistics.n
+                    )));
+                }
+                self.describe_residuals(&mut fit, Some(&diagnostics));
                 Some(fit)
             }
             None => self.solve()?.map(|fit| self.with_covariance(fit)).transpose()?.flatten(),
@@ -775,18 +846,48 @@ impl StreamingFit {
     /// `None` with a pass over the sources asked for.
     fn with_covariance(&mut self, mut fit: Fit) -> Result<Option<Fit>, CoreError> {
         let kind = self.options.covariance;
-        if kind == CovarianceType::Classical {
-            return Ok(Some(fit));
-        }
         if let Some(kept) = self.retained.take() {
             let weights = self.options.weight_column.map(|_| &kept.weights[..]);
             robust_pass(&mut fit, kind, |pass| pass.push_rows(&kept.raw, weights))?;
+            let mut diagnostics = ResidualPass::default();
+            diagnostics.push_rows(&fit, &kept.raw, weights);
+            self.describe_residuals(&mut fit, Some(&diagnostics));
             return Ok(Some(fit));
         }
-        let pass = RobustPass::new(&fit, kind)?;
-        self.robust = Some((fit, pass));
+        if kind == CovarianceType::Classical && self.options.residual_diagnostics == DiagnosticsSource::Auto {
+            self.describe_residuals(&mut fit, None);
+            return Ok(Some(fit));
+        }
+        let robust = if kind == CovarianceType::Classical { None } else { Some(RobustPass::new(&fit, kind)?) };
+        self.residuals = Some(Residuals { fit, robust, diagnostics: ResidualPass::default() });
         self.next_pass = Some(NextPass::Residuals);
         Ok(None)
+    }
+
+    /// The residual diagnostics and log-likelihood of `fit`: exact from a
+    /// visit of every row, else estimated from the sample (when it holds
+    /// rows of every source this host read; on several hosts the leader's
+    /// sample is of its own rows, and WLS has no Σ ln w for its likelihood).
+    fn describe_residuals(&self, fit: &mut Fit, exact: Option<&ResidualPass>) {
+        let weighted = self.options.weight_column.is_some();
+        let (diagnostics, sum_log_weights) = match exact {
+            Some(pass) => (Some(pass.diagnostics()), Some(pass.sum_log_weights())),
+            None => {
+                let sample = self.sample.as_ref().filter(|_| self.collected);
+                let whole = self.collected && self.joined.is_none();
+                (sample.map(|sample| sample.diagnostics(fit, whole)), whole.then(|| self.log_weights.sum()))
+            }
+        };
+        fit.residuals = diagnostics;
+        add_likelihood(fit, weighted, sum_log_weights);
+    }
+
+    /// The row sample with the finished fit's predictions: `None` before the
+    /// fit, or when no pass read the rows from the first (a resumed job with
+    /// one pass). On several hosts, the leader's sample is of the rows it read.
+    pub fn sample(&self) -> Option<Sample> {
+        let fit = self.fitted.as_ref()?;
+        self.sample.as_ref().filter(|_| self.collected).map(|sample| sample.sample(fit))
     }
 
     /// Why the last `finish` answered `None`.
@@ -870,10 +971,14 @@ impl StreamingFit {
                 self.extended = Some(extended);
                 Some(design.features)
             }
-            (Some(NextPass::Residuals), Some(design), _) if self.robust.is_some() => Some(design.features),
+            (Some(NextPass::Residuals), Some(design), _) if self.residuals.is_some() => Some(design.features),
             _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
         self.sources_done = 0;
+        // A pass that reads every row from the first gathers the sample, if none did yet.
+        if !self.collected {
+            (self.collect, self.sample, self.log_weights) = (true, None, LogWeights::default());
+        }
         // Names and the format are learnt again with the rows, but the first pass's header
         // names the model (and goes into checkpoints) even if the next pass starts with an empty file.
         if self.header.is_none() {
@@ -909,7 +1014,7 @@ impl StreamingFit {
     /// job made of `fingerprint`; `None` when there is nothing to keep yet or
     /// the pass cannot resume (cross-validation folds, robust standard errors).
     pub fn checkpoint(&self, fingerprint: &str) -> Option<Vec<u8>> {
-        if self.sources_done == 0 || self.torn || self.folds.is_some() || self.robust.is_some() || self.next_pass.is_some() {
+        if self.sources_done == 0 || self.torn || self.folds.is_some() || self.residuals.is_some() || self.next_pass.is_some() {
             return None;
         }
         let design = self.design?;
@@ -967,6 +1072,8 @@ impl StreamingFit {
         }
         // The rows of the skipped sources are not in memory: small data is read again for its extended pass.
         (self.retained, self.rows_seen, self.header) = (None, rows_read, header);
+        // Nor in the sample: a later pass from the first row gathers it.
+        (self.collect, self.sample) = (false, None);
         (self.expected_features, self.design) = (Some(design.features), Some(design));
         if weight_column.is_some() {
             (self.options.weight_column, self.weight_column_name) = (weight_column, None);
@@ -1012,6 +1119,11 @@ impl StreamingFit {
     pub fn join(&mut self, shift: Shift, header: Option<Vec<String>>) -> Result<(), CoreError> {
         if self.options.tuning.is_some() || self.options.covariance != CovarianceType::Classical {
             return Err(CoreError::InvalidArgument("cross-validated penalties and robust standard errors are fitted on one host only".into()));
+        }
+        if self.options.residual_diagnostics == DiagnosticsSource::Exact {
+            return Err(CoreError::InvalidArgument(
+                "exact residual diagnostics are computed on one host only; set residual_diagnostics to auto (estimated from a sample of rows)".into(),
+            ));
         }
         let features = shift
             .center
@@ -1071,6 +1183,14 @@ impl StreamingFit {
                 self.conclude(factor, penalties)?
             }
         };
+        if self.collect && self.sample.is_some() {
+            self.collected = true;
+        }
+        self.collect = false;
+        let fit = fit.map(|mut fit| {
+            self.describe_residuals(&mut fit, None);
+            fit
+        });
         self.fitted.clone_from(&fit);
         Ok(fit)
     }
@@ -1697,6 +1817,16 @@ mod tests {
         }
     }
 
+    /// The model without what comes from visiting rows (residual
+    /// diagnostics, and the WLS log-likelihood that needs Σ ln w): on several
+    /// hosts they come from the leader's sample or are null, and a job
+    /// resumed in its last pass has no sample.
+    fn without_row_statistics(mut model: Model) -> Model {
+        let s = &mut model.statistics;
+        (s.residuals, s.log_likelihood, s.aic, s.bic) = (None, None, None, None);
+        model
+    }
+
     fn on_one_host(files: &[(String, Vec<u8>)]) -> (Fit, Model) {
         let mut fit = weighted_by_name();
         loop {
@@ -1724,6 +1854,7 @@ mod tests {
                 [(1, vec![0; n]), (2, (0..n).map(|i| i % 2).collect()), (3, (0..n).map(|i| (n - 1 - i) % 3).collect()), (3, vec![2; n])]
             {
                 let (many, merged) = on_hosts(&files, &owner, hosts);
+                let (merged, model) = (without_row_statistics(merged), without_row_statistics(model.clone()));
                 assert_eq!(merged.to_json().unwrap(), model.to_json().unwrap(), "{sizes:?} on {hosts} hosts as {owner:?}");
                 assert_eq!(
                     many.coefficients.iter().map(|c| c.to_bits()).collect::<Vec<_>>(),
@@ -1793,6 +1924,10 @@ mod tests {
             for pass in 1..=passes {
                 for stop in [2, 3] {
                     let resumed = resumed_after(&files, pass, stop);
+                    let complete = resumed.statistics.residuals.is_some();
+                    assert_eq!(complete, pass < passes || sizes.len() == 6, "a pass from the first row gathers the sample");
+                    let (resumed, model) =
+                        if complete { (resumed, model.clone()) } else { (without_row_statistics(resumed), without_row_statistics(model.clone())) };
                     assert_eq!(resumed.to_json().unwrap(), model.to_json().unwrap(), "{sizes:?} stopped in pass {pass} after {stop} files");
                 }
             }

@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod cv;
 pub mod dd;
 pub mod decode;
+pub mod diagnostics;
 pub mod distributions;
 pub mod error;
 pub mod estimate;

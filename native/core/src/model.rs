@@ -7,6 +7,7 @@
 
 use crate::cv::Selection;
 use crate::dd::Dd;
+use crate::distributions::student_t_central;
 use crate::error::CoreError;
 use crate::robust::CovarianceType;
 use crate::solve::Fit;
@@ -57,6 +58,100 @@ pub struct Statistics {
     /// What the standard errors, t, p and F come from: "nonrobust" (classical) or "HC0".."HC3" (statsmodels' cov_type).
     #[serde(default = "nonrobust")]
     pub covariance_type: String,
+    /// statsmodels' llf: least-squares fits (OLS, and WLS when Σ ln w of the
+    /// rows was at hand); null for ridge, elastic net and non-negative fits.
+    #[serde(default)]
+    pub log_likelihood: Stat,
+    /// −2·llf + 2k and −2·llf + ln(n)·k, k the rank (df_model + the constant).
+    #[serde(default)]
+    pub aic: Stat,
+    #[serde(default)]
+    pub bic: Stat,
+    /// 95% intervals coef ∓ t(0.975, df_resid)·se (statsmodels' conf_int()),
+    /// robust when the standard errors are; null without standard errors.
+    #[serde(default)]
+    pub conf_int: Option<ConfidenceIntervals>,
+    /// Variance inflation factor per feature: statsmodels'
+    /// variance_inflation_factor(exog, j) with exog the design and its
+    /// constant column when fitted (1/(1 − R²_j), R²_j centred with a constant,
+    /// uncentred without). Weighted fits: the auxiliary regressions are WLS
+    /// with the fit's weights (weighted R²). Null for aliased features and
+    /// fits without standard errors; empty in models written before it was recorded.
+    #[serde(default)]
+    pub vif: Vec<Stat>,
+    /// Normality and autocorrelation of the (whitened, √w·e) residuals; null when not computed.
+    #[serde(default)]
+    pub residuals: Option<ResidualDiagnostics>,
+}
+
+/// Confidence intervals of the parameters at `level`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(deny_unknown_fields)]
+pub struct ConfidenceIntervals {
+    /// 0.95.
+    pub level: f64,
+    pub lower: PerParameter,
+    pub upper: PerParameter,
+}
+
+/// The residuals' diagnostics of statsmodels' OLS summary, on its `wresid`
+/// (√w·e; rows of weight 0 left out): scipy's biased skew and Pearson
+/// kurtosis, the omnibus test (scipy.stats.normaltest, D'Agostino–Pearson K²,
+/// null below 8 rows), Jarque–Bera and Durbin–Watson.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(deny_unknown_fields)]
+pub struct ResidualDiagnostics {
+    /// "exact": every training row; "sample": the row sample (estimates).
+    pub source: String,
+    /// The rows the residuals come from.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub rows: u64,
+    pub skew: Stat,
+    /// Pearson's (3 for a normal), not the excess.
+    pub kurtosis: Stat,
+    pub omnibus: Stat,
+    pub omnibus_p_value: Stat,
+    pub jarque_bera: Stat,
+    pub jarque_bera_p_value: Stat,
+    /// Σ(e_t − e_{t−1})²/Σe_t² with rows in reading order (files in the
+    /// order they were streamed); null for a sample.
+    pub durbin_watson: Stat,
+}
+
+impl From<&crate::diagnostics::ResidualDiagnostics> for ResidualDiagnostics {
+    fn from(d: &crate::diagnostics::ResidualDiagnostics) -> Self {
+        ResidualDiagnostics {
+            source: d.source.name().into(),
+            rows: d.rows,
+            skew: stat(d.skew),
+            kurtosis: stat(d.kurtosis),
+            omnibus: stat(d.omnibus),
+            omnibus_p_value: stat(d.omnibus_p_value),
+            jarque_bera: stat(d.jarque_bera),
+            jarque_bera_p_value: stat(d.jarque_bera_p_value),
+            durbin_watson: stat(d.durbin_watson),
+        }
+    }
+}
+
+/// The 95% intervals of statsmodels' conf_int(): estimate ∓ t(0.975, df_resid)·se.
+fn confidence_intervals(fit: &Fit) -> Option<ConfidenceIntervals> {
+    let s = &fit.statistics;
+    let lead = fit.design.fit_intercept;
+    let any = s.std_errors.iter().chain(lead.then_some(&s.intercept_std_error)).any(|se| se.is_finite());
+    if !any || s.df_resid.is_nan() || s.df_resid <= 0.0 {
+        return None;
+    }
+    let level = 0.95;
+    let t = student_t_central(level, s.df_resid);
+    let bound = |estimate: f64, se: f64, sign: f64| if se.is_finite() { stat(estimate + sign * t * se) } else { None };
+    let side = |sign: f64| PerParameter {
+        intercept: if lead { bound(fit.intercept, s.intercept_std_error, sign) } else { None },
+        coefficients: fit.coefficients.iter().zip(&s.std_errors).map(|(&b, &se)| bound(b, se, sign)).collect(),
+    };
+    Some(ConfidenceIntervals { level, lower: side(-1.0), upper: side(1.0) })
 }
 
 fn nonrobust() -> String {
@@ -263,6 +358,12 @@ impl Model {
                 condition_number: stat(s.condition_number),
                 precision: fit.precision.name().into(),
                 covariance_type: fit.covariance.name().into(),
+                log_likelihood: stat(s.log_likelihood),
+                aic: stat(s.aic),
+                bic: stat(s.bic),
+                conf_int: confidence_intervals(fit),
+                vif: s.vif.iter().map(|&v| stat(v)).collect(),
+                residuals: fit.residuals.as_ref().map(ResidualDiagnostics::from),
             },
             prediction: Prediction { center: fit.center.clone(), center_label: fit.center_label, centered_intercept: fit.centered_intercept },
             inference: fit.inference.as_ref().map(|i| Inference {
@@ -390,6 +491,15 @@ impl Model {
             ("statistics.t_values.coefficients", s.t_values.coefficients.len()),
             ("statistics.p_values.coefficients", s.p_values.coefficients.len()),
         ];
+        let intervals = s.conf_int.iter().flat_map(|c| [c.lower.coefficients.len(), c.upper.coefficients.len()]);
+        if let Some(n) = intervals.chain([s.vif.len()].into_iter().filter(|&n| n > 0)).find(|&n| n != p) {
+            return Err(format!("\"statistics.conf_int\" or \"statistics.vif\" has {n} entries for {p} coefficients"));
+        }
+        if let Some(r) = &s.residuals {
+            if !["exact", "sample"].contains(&r.source.as_str()) {
+                return Err(format!("statistics.residuals.source \"{}\" is neither \"exact\" nor \"sample\"", r.source));
+            }
+        }
         if let Some((name, n)) = lengths.iter().find(|(_, n)| *n != p) {
             return Err(format!("\"{name}\" has {n} entries for {p} coefficients"));
         }
@@ -637,6 +747,8 @@ mod tests {
             CrossValidation::decl(&cfg),
             Training::decl(&cfg),
             HostShare::decl(&cfg),
+            ConfidenceIntervals::decl(&cfg),
+            ResidualDiagnostics::decl(&cfg),
         ];
         let mut text = String::from(
             "// Generated from native/core/src/model.rs (the schema's one owner) by its tests:\n\

@@ -121,6 +121,12 @@ pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, na
             condition_number: Some(1.0),
             precision: "extended".into(),
             covariance_type: "nonrobust".into(),
+            log_likelihood: None,
+            aic: None,
+            bic: None,
+            conf_int: None,
+            vif: Vec::new(),
+            residuals: None,
         },
         prediction: Prediction { center: center.to_vec(), center_label, centered_intercept: 0.0 },
         inference: inference.then(|| Inference {

@@ -36,6 +36,14 @@ pub(super) fn infer<T: Scalar>(fit: &mut Fit, factor: &Factor<T>, kept: &Kept<T>
         let se = units.label(sigma * s.sqrt().to_f64() * units.column(j));
         if j >= lead {
             let f = j - lead;
+            // VIF_j = [(XᵀX)⁻¹]_jj · ‖x_j − x̄_j‖² (uncentred without an
+            // intercept): R's column j below the intercept's row is the
+            // centred column, and the column scales cancel.
+            let mut spread = T::default();
+            for i in lead.min(a)..=a {
+                spread = kept.triangle[i * rank + a].mul_add(kept.triangle[i * rank + a], spread);
+            }
+            stats.vif[f] = (spread * s).to_f64();
             stats.std_errors[f] = se;
             stats.t_values[f] = fit.coefficients[f] / se;
             stats.p_values[f] = student_t_two_sided(stats.t_values[f], df_resid);

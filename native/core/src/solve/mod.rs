@@ -14,6 +14,7 @@ mod rank;
 use crate::accumulate::{Design, Factor};
 use crate::cv::Selection;
 use crate::dd::Dd;
+use crate::diagnostics::ResidualDiagnostics;
 use crate::distributions::student_t_two_sided;
 use crate::error::CoreError;
 use crate::estimator::Estimator;
@@ -82,6 +83,16 @@ pub struct Statistics {
     pub p_values: Vec<f64>,
     /// 2-norm condition number of the design as given (intercept column included).
     pub condition_number: f64,
+    /// statsmodels' llf, aic and bic: least-squares fits only (see [`crate::diagnostics::add_likelihood`]).
+    pub log_likelihood: f64,
+    pub aic: f64,
+    pub bic: f64,
+    /// Variance inflation factor of each feature (statsmodels'
+    /// `variance_inflation_factor` of the design with its constant column):
+    /// 1/(1 − R²_j) of the feature regressed on the other columns, from the
+    /// factor (of the whitened design when weighted, i.e. the WLS auxiliary
+    /// regression). NaN for aliased features and fits without inference.
+    pub vif: Vec<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +124,8 @@ pub struct Fit {
     pub covariance: CovarianceType,
     /// The cross-validation that chose a penalty given as `auto`.
     pub cv: Option<Selection>,
+    /// Skew, kurtosis and normality tests of the residuals, when computed.
+    pub residuals: Option<ResidualDiagnostics>,
 }
 
 impl Fit {
@@ -419,6 +432,10 @@ fn assemble<T: Scalar>(
         t_values: vec![f64::NAN; features],
         p_values: vec![f64::NAN; features],
         condition_number,
+        log_likelihood: f64::NAN,
+        aic: f64::NAN,
+        bic: f64::NAN,
+        vif: vec![f64::NAN; features],
     };
     let fit = Fit {
         design,
@@ -436,6 +453,7 @@ fn assemble<T: Scalar>(
         inference: None,
         covariance: CovarianceType::Classical,
         cv: None,
+        residuals: None,
     };
     Ok(Assembled { fit, scaled_rss, scaled_tss })
 }

@@ -1,0 +1,384 @@
+//! What a training report shows beyond the coefficients, as statsmodels'
+//! OLS/WLS summary computes it: the log-likelihood and information criteria,
+//! residual diagnostics (skew, kurtosis, omnibus, Jarque–Bera,
+//! Durbin–Watson), and a deterministic sample of the training rows for plots.
+//!
+//! Residuals are those of the whitened problem (√w·e, statsmodels' `wresid`)
+//! of the rows that count (weight > 0), in reading order. Their sums are
+//! double-double and taken row by row in that order, so the diagnostics are
+//! the same bits for any chunk size and thread count.
+
+use crate::dd::Dd;
+use crate::solve::Fit;
+
+/// Most rows kept by the sample.
+pub const SAMPLE_ROWS: usize = 5_000;
+/// Most values (label, features and weight of its rows) the sample holds.
+pub const SAMPLE_VALUES: usize = 1 << 22;
+/// The sample's seed: every job draws the same rows from the same data.
+pub const SAMPLE_SEED: u64 = 0x5eed_1ea5_75a9_0001;
+
+/// SplitMix64's output function: a well mixed 64-bit value of `z`.
+fn splitmix64(z: u64) -> u64 {
+    let mut z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Where the residual diagnostics come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Every training row (of weight > 0).
+    Exact,
+    /// The rows of the sample: estimates, no Durbin–Watson.
+    Sample,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Exact => "exact",
+            Source::Sample => "sample",
+        }
+    }
+}
+
+/// NaN where a statistic is not defined (too few rows, residuals all 0).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResidualDiagnostics {
+    pub source: Source,
+    /// The rows the residuals come from.
+    pub rows: u64,
+    /// scipy.stats.skew (biased).
+    pub skew: f64,
+    /// scipy.stats.kurtosis(fisher=False) (biased, Pearson: 3 for a normal).
+    pub kurtosis: f64,
+    /// scipy.stats.normaltest's K² (D'Agostino–Pearson); NaN below 8 rows.
+    pub omnibus: f64,
+    pub omnibus_p_value: f64,
+    pub jarque_bera: f64,
+    pub jarque_bera_p_value: f64,
+    /// Σ(e_t − e_{t−1})² / Σe_t² in reading order; NaN for a sample.
+    pub durbin_watson: f64,
+}
+
+/// The residual of one raw row `[y, x1..xp]` under `fit`, in double-double
+/// in the fit's shifted basis (as predictions are evaluated).
+fn residual(fit: &Fit, row: &[f64]) -> Dd {
+    let mut r = Dd::difference(row[0], fit.center_label).add_f64(-fit.centered_intercept);
+    for ((&x, &c), &b) in row[1..].iter().zip(&fit.center).zip(&fit.coefficients) {
+        if b != 0.0 {
+            r = r - Dd::difference(x, c) * Dd::from(b);
+        }
+    }
+    r
+}
+
+/// The prediction of `fit` for one row of features.
+pub fn predict(fit: &Fit, features: &[f64]) -> f64 {
+    let mut acc = Dd::from(fit.center_label).add_f64(fit.centered_intercept);
+    for ((&x, &c), &b) in features.iter().zip(&fit.center).zip(&fit.coefficients) {
+        acc += Dd::difference(x, c) * Dd::from(b);
+    }
+    acc.to_f64()
+}
+
+/// Power sums of whitened residuals and their successive differences.
+#[derive(Clone, Debug, Default)]
+pub struct Moments {
+    count: u64,
+    /// Σe, Σe², Σe³, Σe⁴.
+    sums: [Dd; 4],
+    /// Σ(e_t − e_{t−1})².
+    steps: Dd,
+    previous: Option<f64>,
+}
+
+impl Moments {
+    /// One whitened residual, the next in reading order.
+    pub fn push(&mut self, e: f64) {
+        let e2 = Dd::product(e, e);
+        let e3 = e2 * Dd::from(e);
+        let e4 = e2 * e2;
+        self.sums[0] = self.sums[0].add_f64(e);
+        self.sums[1] += e2;
+        self.sums[2] += e3;
+        self.sums[3] += e4;
+        if let Some(previous) = self.previous {
+            let d = Dd::difference(e, previous);
+            self.steps += d * d;
+        }
+        self.previous = Some(e);
+        self.count += 1;
+    }
+
+    /// The diagnostics of the residuals pushed; `durbin_watson` only when
+    /// they were every row in reading order.
+    pub fn diagnostics(&self, source: Source) -> ResidualDiagnostics {
+        let n = self.count;
+        let mut d = shape(n, &self.sums);
+        d.source = source;
+        if source == Source::Exact && n >= 2 && self.sums[1].hi > 0.0 {
+            d.durbin_watson = (self.steps / self.sums[1]).to_f64();
+        }
+        d
+    }
+}
+
+/// Skew, kurtosis and the normality tests from power sums of `n` values.
+fn shape(n: u64, sums: &[Dd; 4]) -> ResidualDiagnostics {
+    let nan = f64::NAN;
+    let mut d = ResidualDiagnostics {
+        source: Source::Exact,
+        rows: n,
+        skew: nan,
+        kurtosis: nan,
+        omnibus: nan,
+        omnibus_p_value: nan,
+        jarque_bera: nan,
+        jarque_bera_p_value: nan,
+        durbin_watson: nan,
+    };
+    if n < 2 {
+        return d;
+    }
+    let count = Dd::from(n as f64);
+    let [s1, s2, s3, s4] = sums.map(|s| s / count);
+    let mean = s1;
+    let mean2 = mean * mean;
+    // Central moments from raw ones, in double-double.
+    let m2 = s2 - mean2;
+    let m3 = s3 - Dd::from(3.0) * mean * s2 + Dd::from(2.0) * mean2 * mean;
+    let m4 = s4 - Dd::from(4.0) * mean * s3 + Dd::from(6.0) * mean2 * s2 - Dd::from(3.0) * mean2 * mean2;
+    if m2.hi.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return d;
+    }
+    let skew = (m3 / (m2 * m2.sqrt())).to_f64();
+    let kurtosis = (m4 / (m2 * m2)).to_f64();
+    let nf = n as f64;
+    d.skew = skew;
+    d.kurtosis = kurtosis;
+    d.jarque_bera = nf / 6.0 * (skew * skew + (kurtosis - 3.0) * (kurtosis - 3.0) / 4.0);
+    d.jarque_bera_p_value = (-d.jarque_bera / 2.0).exp();
+    if n >= 8 {
+        let k2 = skew_z(skew, nf).powi(2) + kurtosis_z(kurtosis, nf).powi(2);
+        d.omnibus = k2;
+        d.omnibus_p_value = (-k2 / 2.0).exp();
+    }
+    d
+}
+
+/// scipy.stats.skewtest's z (D'Agostino), for n >= 8.
+fn skew_z(b2: f64, n: f64) -> f64 {
+    let y = b2 * ((n + 1.0) * (n + 3.0) / (6.0 * (n - 2.0))).sqrt();
+    let beta2 = 3.0 * (n * n + 27.0 * n - 70.0) * (n + 1.0) * (n + 3.0) / ((n - 2.0) * (n + 5.0) * (n + 7.0) * (n + 9.0));
+    let w2 = -1.0 + (2.0 * (beta2 - 1.0)).sqrt();
+    let delta = 1.0 / (0.5 * w2.ln()).sqrt();
+    let alpha = (2.0 / (w2 - 1.0)).sqrt();
+    let y = if y == 0.0 { 1.0 } else { y };
+    let r = y / alpha;
+    delta * (r + (r * r + 1.0).sqrt()).ln()
+}
+
+/// scipy.stats.kurtosistest's z (Anscombe & Glynn), for n >= 5.
+fn kurtosis_z(b2: f64, n: f64) -> f64 {
+    let e = 3.0 * (n - 1.0) / (n + 1.0);
+    let varb2 = 24.0 * n * (n - 2.0) * (n - 3.0) / ((n + 1.0) * (n + 1.0) * (n + 3.0) * (n + 5.0));
+    let x = (b2 - e) / varb2.sqrt();
+    let sqrtbeta1 = 6.0 * (n * n - 5.0 * n + 2.0) / ((n + 7.0) * (n + 9.0)) * (6.0 * (n + 3.0) * (n + 5.0) / (n * (n - 2.0) * (n - 3.0))).sqrt();
+    let a = 6.0 + 8.0 / sqrtbeta1 * (2.0 / sqrtbeta1 + (1.0 + 4.0 / (sqrtbeta1 * sqrtbeta1)).sqrt());
+    let term1 = 1.0 - 2.0 / (9.0 * a);
+    let denom = 1.0 + x * (2.0 / (a - 4.0)).sqrt();
+    if denom == 0.0 {
+        return f64::NAN;
+    }
+    let term2 = denom.signum() * ((1.0 - 2.0 / a) / denom.abs()).powf(1.0 / 3.0);
+    (term1 - term2) / (2.0 / (9.0 * a)).sqrt()
+}
+
+/// Visits rows of a fitted model in reading order: the exact diagnostics of
+/// its whitened residuals and Σ ln w of its weighted rows.
+#[derive(Clone, Debug, Default)]
+pub struct ResidualPass {
+    moments: Moments,
+    log_weights: Dd,
+}
+
+impl ResidualPass {
+    /// Raw rows `[y, x1..xp]` row-major, with one weight per row when weighted.
+    pub fn push_rows(&mut self, fit: &Fit, raw: &[f64], weights: Option<&[f64]>) {
+        let width = fit.coefficients.len() + 1;
+        for (i, row) in raw.chunks_exact(width).enumerate() {
+            let w = weights.map_or(1.0, |w| w[i]);
+            if w == 0.0 {
+                continue;
+            }
+            let e = residual(fit, row);
+            let e = if w == 1.0 { e.to_f64() } else { (e * Dd::from(w.sqrt())).to_f64() };
+            self.moments.push(e);
+            if weights.is_some() {
+                self.log_weights = self.log_weights.add_f64(w.ln());
+            }
+        }
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.moments.count
+    }
+
+    pub fn diagnostics(&self) -> ResidualDiagnostics {
+        self.moments.diagnostics(Source::Exact)
+    }
+
+    pub fn sum_log_weights(&self) -> f64 {
+        self.log_weights.to_f64()
+    }
+}
+
+/// Σ ln w over the rows of positive weight, summed in reading order.
+#[derive(Clone, Debug, Default)]
+pub struct LogWeights(Dd);
+
+impl LogWeights {
+    pub fn push(&mut self, weights: &[f64]) {
+        for &w in weights {
+            if w > 0.0 {
+                self.0 = self.0.add_f64(w.ln());
+            }
+        }
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.0.to_f64()
+    }
+}
+
+/// statsmodels' llf, aic and bic of a least-squares fit (OLS when
+/// `weighted` is false; WLS needs Σ ln w, else they stay NaN). k, the
+/// parameters counted, is the rank (df_model + the constant). Penalised and
+/// constrained fits are left with NaN.
+pub fn add_likelihood(fit: &mut Fit, weighted: bool, sum_log_weights: Option<f64>) {
+    let s = &mut fit.statistics;
+    (s.log_likelihood, s.aic, s.bic) = (f64::NAN, f64::NAN, f64::NAN);
+    if !fit.estimator.is_least_squares() {
+        return;
+    }
+    let n = s.n as f64;
+    let half = n / 2.0;
+    // WLS: −n/2·ln(SSR_w) − n/2·(1 + ln(π/(n/2))) + ½Σ ln w, which is the
+    // OLS formula plus ½Σ ln w (so unit weights give OLS's bits).
+    let sum_log_weights = match (weighted, sum_log_weights) {
+        (false, _) => 0.0,
+        (true, Some(sum)) => sum,
+        (true, None) => return,
+    };
+    let llf = -half * ((2.0 * std::f64::consts::PI).ln() + (s.rss / n).ln() + 1.0) + 0.5 * sum_log_weights;
+    let k = s.rank as f64;
+    s.log_likelihood = llf;
+    s.aic = -2.0 * llf + 2.0 * k;
+    s.bic = -2.0 * llf + n.ln() * k;
+}
+
+/// A deterministic uniform sample of rows (Algorithm R): row i (0-based, in
+/// reading order) replaces a kept row with probability capacity/(i+1), the
+/// slot chosen by a hash of i and [`SAMPLE_SEED`] alone, so the sample is the
+/// same for any chunking of the same rows.
+#[derive(Clone, Debug)]
+pub struct Reservoir {
+    capacity: usize,
+    width: usize,
+    seen: u64,
+    /// Row index of each kept row.
+    index: Vec<u64>,
+    raw: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+impl Reservoir {
+    /// A sample of rows of `width` raw values (label and features).
+    pub fn new(width: usize) -> Self {
+        let capacity = SAMPLE_ROWS.min(SAMPLE_VALUES / (width + 1));
+        Reservoir { capacity, width, seen: 0, index: Vec::new(), raw: Vec::new(), weights: Vec::new() }
+    }
+
+    /// Raw rows, with their weights when weighted; rows of weight 0 are not the fit's and are skipped.
+    pub fn push_rows(&mut self, raw: &[f64], weights: Option<&[f64]>) {
+        for (i, row) in raw.chunks_exact(self.width).enumerate() {
+            let w = weights.map(|w| w[i]);
+            if w == Some(0.0) {
+                continue;
+            }
+            let at = self.seen;
+            self.seen += 1;
+            let slot = if self.index.len() < self.capacity {
+                self.index.push(at);
+                self.raw.extend_from_slice(row);
+                if let Some(w) = w {
+                    self.weights.push(w);
+                }
+                continue;
+            } else {
+                let draw = splitmix64(SAMPLE_SEED ^ splitmix64(at));
+                ((u128::from(draw) * u128::from(at + 1)) >> 64) as usize
+            };
+            if slot < self.capacity {
+                self.index[slot] = at;
+                self.raw[slot * self.width..(slot + 1) * self.width].copy_from_slice(row);
+                if let Some(w) = w {
+                    self.weights[slot] = w;
+                }
+            }
+        }
+    }
+
+    /// The rows the sample was drawn from.
+    pub fn rows(&self) -> u64 {
+        self.seen
+    }
+
+    /// The kept rows in reading order, with `fit`'s predictions.
+    pub fn sample(&self, fit: &Fit) -> Sample {
+        let mut order: Vec<usize> = (0..self.index.len()).collect();
+        order.sort_by_key(|&s| self.index[s]);
+        let row = |s: usize| &self.raw[s * self.width..(s + 1) * self.width];
+        Sample {
+            seed: SAMPLE_SEED,
+            rows: self.seen,
+            index: order.iter().map(|&s| self.index[s]).collect(),
+            actual: order.iter().map(|&s| row(s)[0]).collect(),
+            fitted: order.iter().map(|&s| predict(fit, &row(s)[1..])).collect(),
+            weights: (!self.weights.is_empty()).then(|| order.iter().map(|&s| self.weights[s]).collect()),
+        }
+    }
+
+    /// Diagnostics estimated from the sample's whitened residuals under
+    /// `fit`; exact when the sample holds every row and they are all the
+    /// fit's rows (`whole`: one host).
+    pub fn diagnostics(&self, fit: &Fit, whole: bool) -> ResidualDiagnostics {
+        let mut order: Vec<usize> = (0..self.index.len()).collect();
+        order.sort_by_key(|&s| self.index[s]);
+        let mut moments = Moments::default();
+        for s in order {
+            let e = residual(fit, &self.raw[s * self.width..(s + 1) * self.width]);
+            let w = self.weights.get(s).copied().unwrap_or(1.0);
+            moments.push(if w == 1.0 { e.to_f64() } else { (e * Dd::from(w.sqrt())).to_f64() });
+        }
+        let every_row = whole && self.seen == self.index.len() as u64;
+        moments.diagnostics(if every_row { Source::Exact } else { Source::Sample })
+    }
+}
+
+/// The sampled rows in reading order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub seed: u64,
+    /// Training rows (of weight > 0) the sample was drawn from.
+    pub rows: u64,
+    /// 0-based index of each kept row among those rows.
+    pub index: Vec<u64>,
+    pub actual: Vec<f64>,
+    pub fitted: Vec<f64>,
+    /// Null when unweighted.
+    pub weights: Option<Vec<f64>>,
+}
