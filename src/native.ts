@@ -144,7 +144,7 @@ export class Trainer implements ByteSink {
     return this.pushes.run(() => this.native.readFile(file, name));
   }
 
-  /** Why `finish` answered null: 'rows' (the first pass only learnt the width) or 'extended'. */
+  /** Why `finish` answered null: 'rows' (the first pass only learnt the width), 'extended' or 'residuals' (robust standard errors and/or exact residual diagnostics). */
   get nextPass(): string | null {
     return guardedSync(() => this.native.nextPass);
   }
