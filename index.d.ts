@@ -52,7 +52,8 @@ export declare class Trainer {
   readFile(path: string, name: string): Promise<BindingSourceSummary>
   /**
    * Why the last `finish` answered null: "rows" (the first pass learnt the
-   * width only) or "extended" (f64 could not certify the answer).
+   * width only), "extended" (f64 could not certify the answer) or
+   * "residuals" (robust standard errors and/or exact residual diagnostics).
    */
   get nextPass(): string | null
   /** Names the next source (a file) in error messages; resets line numbers. */

@@ -29,7 +29,18 @@ export type Training = Addon.BindingTraining;
 export type Basis = Addon.BindingBasis;
 export type ResumePoint = Addon.BindingResumePoint;
 /** Up to 5,000 training rows drawn with a fixed seed, in reading order, with the model's predictions. */
-export type RowSample = Addon.BindingSample;
+export interface RowSample {
+  /** The draw's fixed seed. */
+  seed: number;
+  /** Training rows (of weight > 0) it was drawn from: on several hosts, the leader's own. */
+  rows: number;
+  /** Labels. */
+  actual: Float64Array;
+  /** The model's predictions for the same rows. */
+  fitted: Float64Array;
+  /** Sample weights; null when unweighted. */
+  weights: Float64Array | null;
+}
 /** How a channel's data is declared: format, CSV header, libsvm indexing, Parquet label column, RecordIO wrapping. */
 export type ChannelFormat = Addon.BindingChannelFormat;
 
@@ -133,7 +144,7 @@ export class Trainer implements ByteSink {
     return this.pushes.run(() => this.native.readFile(file, name));
   }
 
-  /** Why `finish` answered null: 'rows' (the first pass only learnt the width) or 'extended'. */
+  /** Why `finish` answered null: 'rows' (the first pass only learnt the width), 'extended' or 'residuals' (robust standard errors and/or exact residual diagnostics). */
   get nextPass(): string | null {
     return guardedSync(() => this.native.nextPass);
   }
@@ -206,7 +217,8 @@ export class Trainer implements ByteSink {
    * On several hosts, the leader's sample is of the rows it read.
    */
   sample(): RowSample | null {
-    return guardedSync(() => this.native.sample());
+    const sample = guardedSync(() => this.native.sample());
+    return sample ? { seed: sample.seed, rows: sample.rows, actual: sample.actual, fitted: sample.fitted, weights: sample.weights ?? null } : null;
   }
 
   get rows(): number {

@@ -459,7 +459,8 @@ impl Trainer {
     }
 
     /// Why the last `finish` answered null: "rows" (the first pass learnt the
-    /// width only) or "extended" (f64 could not certify the answer).
+    /// width only), "extended" (f64 could not certify the answer) or
+    /// "residuals" (robust standard errors and/or exact residual diagnostics).
     #[napi(getter)]
     pub fn next_pass(&self) -> Result<Option<String>> {
         Ok(lock(&self.inner)?.next_pass().map(|pass| {

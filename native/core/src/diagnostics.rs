@@ -15,8 +15,9 @@ use crate::solve::Fit;
 pub const SAMPLE_ROWS: usize = 5_000;
 /// Most values (label, features and weight of its rows) the sample holds.
 pub const SAMPLE_VALUES: usize = 1 << 22;
-/// The sample's seed: every job draws the same rows from the same data.
-pub const SAMPLE_SEED: u64 = 0x5eed_1ea5_75a9_0001;
+/// The sample's seed: every job draws the same rows from the same data (below
+/// 2^53, so JavaScript holds it exactly).
+pub const SAMPLE_SEED: u64 = 0x5eed_1ea5_75a9;
 
 /// SplitMix64's output function: a well mixed 64-bit value of `z`.
 fn splitmix64(z: u64) -> u64 {
@@ -381,4 +382,168 @@ pub struct Sample {
     pub fitted: Vec<f64>,
     /// Null when unweighted.
     pub weights: Option<Vec<f64>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::{fit_arrays, fit_weighted_arrays, FitOptions};
+    use crate::testing::Lcg;
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-300)
+    }
+
+    /// Rows of 3 correlated features and skewed, autocorrelated noise.
+    fn data(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut rng = Lcg::new(seed);
+        let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        let mut previous = 0.0;
+        for _ in 0..n {
+            let a = rng.normal();
+            let row = [a, 5.0 + 0.6 * a + rng.normal(), -2.0 + rng.normal() - 0.3 * a];
+            let noise = 0.5 * previous + (rng.uniform() * 3.0).exp() * 0.2;
+            previous = noise;
+            y.push(1.0 + row[0] - 2.0 * row[1] + 0.5 * row[2] + noise);
+            x.extend(row);
+            w.push(0.5 + rng.uniform() * 2.0);
+        }
+        (x, y, w)
+    }
+
+    /// The diagnostics as written in statsmodels/scipy, two passes in f64.
+    fn textbook(e: &[f64]) -> (f64, f64, f64, f64) {
+        let n = e.len() as f64;
+        let mean = e.iter().sum::<f64>() / n;
+        let m = |k: i32| e.iter().map(|v| (v - mean).powi(k)).sum::<f64>() / n;
+        let (skew, kurtosis) = (m(3) / m(2).powf(1.5), m(4) / (m(2) * m(2)));
+        let jb = n / 6.0 * (skew * skew + (kurtosis - 3.0).powi(2) / 4.0);
+        let dw = e.windows(2).map(|p| (p[1] - p[0]).powi(2)).sum::<f64>() / e.iter().map(|v| v * v).sum::<f64>();
+        (skew, kurtosis, jb, dw)
+    }
+
+    #[test]
+    fn residual_diagnostics_and_likelihood_are_the_textbook_formulas() {
+        let (x, y, w) = data(57, 3);
+        for weighted in [false, true] {
+            for intercept in [true, false] {
+                let options = FitOptions { fit_intercept: intercept, ..FitOptions::default() };
+                let fit = fit_weighted_arrays(&x, &y, weighted.then_some(&w[..]), 3, options, 1).unwrap();
+                let e: Vec<f64> = (0..y.len())
+                    .map(|i| {
+                        let fitted = fit.intercept + (0..3).map(|j| fit.coefficients[j] * x[i * 3 + j]).sum::<f64>();
+                        (y[i] - fitted) * if weighted { w[i].sqrt() } else { 1.0 }
+                    })
+                    .collect();
+                let (skew, kurtosis, jb, dw) = textbook(&e);
+                let d = fit.residuals.as_ref().unwrap();
+                let case = format!("weighted {weighted}, intercept {intercept}");
+                assert_eq!((d.source, d.rows), (Source::Exact, 57), "{case}");
+                assert!(close(d.skew, skew, 1e-9), "{case}: skew {} vs {skew}", d.skew);
+                assert!(close(d.kurtosis, kurtosis, 1e-11), "{case}: kurtosis {} vs {kurtosis}", d.kurtosis);
+                assert!(close(d.jarque_bera, jb, 1e-9), "{case}: JB {} vs {jb}", d.jarque_bera);
+                assert!(close(d.jarque_bera_p_value, (-jb / 2.0).exp(), 1e-9), "{case}");
+                assert!(close(d.durbin_watson, dw, 1e-11), "{case}: DW {} vs {dw}", d.durbin_watson);
+                let k2 = skew_z(skew, 57.0).powi(2) + kurtosis_z(kurtosis, 57.0).powi(2);
+                assert!(close(d.omnibus, k2, 1e-8) && close(d.omnibus_p_value, (-k2 / 2.0).exp(), 1e-8), "{case}");
+                // statsmodels' OLS.loglike and WLS.loglike, as written there.
+                let (n, s) = (57.0f64, &fit.statistics);
+                let ssr = e.iter().map(|v| v * v).sum::<f64>();
+                let llf = if weighted {
+                    let pi = std::f64::consts::PI;
+                    -n / 2.0 * ssr.ln() - n / 2.0 * (1.0 + (pi / (n / 2.0)).ln()) + 0.5 * w.iter().map(|v| v.ln()).sum::<f64>()
+                } else {
+                    -n / 2.0 * (2.0 * std::f64::consts::PI).ln() - n / 2.0 * (ssr / n).ln() - n / 2.0
+                };
+                let k = 3.0 + f64::from(u8::from(intercept));
+                assert!(close(s.log_likelihood, llf, 1e-12), "{case}: llf {} vs {llf}", s.log_likelihood);
+                assert!(close(s.aic, -2.0 * llf + 2.0 * k, 1e-12) && close(s.bic, -2.0 * llf + n.ln() * k, 1e-12), "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_normality_tests_match_scipy() {
+        // scipy.stats.skewtest([1, .., 8]).statistic (skew 0) and
+        // scipy.stats.kurtosistest(range(20)).statistic.
+        assert!(close(skew_z(0.0, 8.0), 1.010_804_860_917_778_7, 1e-12), "{}", skew_z(0.0, 8.0));
+        let mut moments = Moments::default();
+        (0..20).for_each(|v| moments.push(f64::from(v)));
+        let d = moments.diagnostics(Source::Sample);
+        assert!(close(kurtosis_z(d.kurtosis, 20.0), -1.705_810_415_212_206_2, 1e-12), "{}", kurtosis_z(d.kurtosis, 20.0));
+        assert!(d.durbin_watson.is_nan(), "no Durbin–Watson for a sample");
+        // Fewer than 8 rows: no omnibus test, the rest is defined.
+        let mut few = Moments::default();
+        [1.0, 2.0, 4.0, 8.0].iter().for_each(|&v| few.push(v));
+        let d = few.diagnostics(Source::Exact);
+        assert!(d.omnibus.is_nan() && d.skew.is_finite() && d.durbin_watson.is_finite());
+    }
+
+    /// VIF_j = 1/(1 − R²_j) of the auxiliary regression of x_j on the other columns.
+    fn auxiliary_vif(x: &[f64], weights: Option<&[f64]>, j: usize, intercept: bool) -> f64 {
+        let n = x.len() / 3;
+        let target: Vec<f64> = (0..n).map(|i| x[i * 3 + j]).collect();
+        let others: Vec<f64> = (0..n).flat_map(|i| (0..3).filter(move |&c| c != j).map(move |c| x[i * 3 + c])).collect();
+        let options = FitOptions { fit_intercept: intercept, ..FitOptions::default() };
+        let aux = fit_weighted_arrays(&others, &target, weights, 2, options, 1).unwrap();
+        1.0 / (1.0 - aux.statistics.r_squared)
+    }
+
+    #[test]
+    fn vif_is_one_over_one_minus_the_auxiliary_r_squared() {
+        let (x, y, w) = data(200, 5);
+        for weights in [None, Some(&w[..])] {
+            for intercept in [true, false] {
+                let options = FitOptions { fit_intercept: intercept, ..FitOptions::default() };
+                let fit = fit_weighted_arrays(&x, &y, weights, 3, options, 1).unwrap();
+                for j in 0..3 {
+                    let reference = auxiliary_vif(&x, weights, j, intercept);
+                    let vif = fit.statistics.vif[j];
+                    assert!(close(vif, reference, 1e-10), "feature {j}, weighted {}, intercept {intercept}: {vif} vs {reference}", weights.is_some());
+                }
+            }
+        }
+        // Units and offsets change nothing; an aliased feature has none.
+        let shifted: Vec<f64> = x.iter().enumerate().map(|(k, v)| if k % 3 == 1 { 1e6 + 1e3 * v } else { *v }).collect();
+        let (a, b) = (fit_arrays(&x, &y, 3, FitOptions::default(), 1).unwrap(), fit_arrays(&shifted, &y, 3, FitOptions::default(), 1).unwrap());
+        for j in 0..3 {
+            assert!(close(a.statistics.vif[j], b.statistics.vif[j], 1e-9));
+        }
+        let aliased: Vec<f64> = x.chunks(3).flat_map(|r| [r[0], r[1], r[0] + r[1]]).collect();
+        let fit = fit_arrays(&aliased, &y, 3, FitOptions::default(), 1).unwrap();
+        assert!(fit.statistics.vif[2].is_nan() && fit.statistics.vif[0].is_finite());
+    }
+
+    #[test]
+    fn the_sample_is_uniform_sorted_and_chunking_free() {
+        let width = 3;
+        let rows: Vec<f64> = (0..30_000).flat_map(|i| [i as f64, 2.0 * i as f64, 1.0]).collect();
+        let mut whole = Reservoir::new(width);
+        whole.push_rows(&rows, None);
+        let mut pieces = Reservoir::new(width);
+        for piece in rows.chunks(width * 7) {
+            pieces.push_rows(piece, None);
+        }
+        assert_eq!((whole.index.clone(), whole.raw.clone()), (pieces.index.clone(), pieces.raw.clone()));
+        let fit = fit_arrays(&[0.0, 1.0, 2.0, 3.0], &[0.0, 1.0, 2.0, 3.0], 1, FitOptions::default(), 1).unwrap();
+        let mut two = Reservoir::new(2);
+        let raw: Vec<f64> = (0..30_000).flat_map(|i| [i as f64, i as f64]).collect();
+        two.push_rows(&raw, None);
+        let sample = two.sample(&fit);
+        assert_eq!((sample.rows, sample.actual.len(), sample.seed), (30_000, SAMPLE_ROWS, SAMPLE_SEED));
+        assert!(sample.index.windows(2).all(|p| p[0] < p[1]), "in reading order");
+        assert!(sample.actual.iter().zip(&sample.fitted).all(|(a, f)| (a - f).abs() < 1e-9));
+        // Uniform: each sixth of the rows holds about a sixth of the sample.
+        for sixth in 0..6 {
+            let count = sample.index.iter().filter(|&&i| i / 5_000 == sixth).count();
+            assert!((700..=967).contains(&count), "sixth {sixth} holds {count}");
+        }
+        // Wide rows: at most 2^22 values.
+        assert_eq!(Reservoir::new(9_999).capacity, SAMPLE_VALUES / 10_000);
+        // Rows of weight 0 are not drawn.
+        let mut weighted = Reservoir::new(2);
+        weighted.push_rows(&[1.0, 1.0, 2.0, 2.0, 3.0, 3.0], Some(&[1.0, 0.0, 4.0]));
+        let sample = weighted.sample(&fit);
+        assert_eq!((sample.rows, sample.actual, sample.weights), (2, vec![1.0, 3.0], Some(vec![1.0, 4.0])));
+    }
 }

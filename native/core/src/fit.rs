@@ -1648,6 +1648,78 @@ mod tests {
         }
     }
 
+    /// The fit and its row sample, streamed in `chunk`-byte pieces.
+    fn streamed_with_sample(options: FitOptions, csv: &[u8], chunk: usize, threads: usize) -> (Fit, Sample, u32) {
+        let mut fit = StreamingFit::new(options, None, threads).unwrap();
+        let mut passes = 1;
+        loop {
+            fit.begin_source("data.csv");
+            for piece in csv.chunks(chunk) {
+                fit.push(piece).unwrap();
+            }
+            fit.end_source().unwrap();
+            match fit.finish().unwrap() {
+                Some(done) => return (done, fit.sample().unwrap(), passes),
+                None => {
+                    passes += 1;
+                    fit.start_next_pass().unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn residual_diagnostics_and_the_sample_ignore_chunks_and_threads() {
+        // 300k rows x 4 values: beyond what is kept in memory.
+        let (csv, x, y) = noisy_rows(300_000, 41);
+        let exact = FitOptions { residual_diagnostics: DiagnosticsSource::Exact, ..FitOptions::default() };
+        let reference = fit_arrays(&x, &y, 3, FitOptions::default(), 1).unwrap();
+        let expected = reference.residuals.clone().unwrap();
+        for options in [FitOptions::default(), exact, FitOptions { covariance: CovarianceType::Hc1, ..FitOptions::default() }] {
+            let (first, sample, passes) = streamed_with_sample(options, &csv, 1 << 16, 2);
+            let d = first.residuals.clone().unwrap();
+            let from_sample = options == FitOptions::default();
+            assert_eq!(passes, if from_sample { 1 } else { 2 }, "{options:?}");
+            assert_eq!((sample.rows, sample.actual.len()), (300_000, crate::diagnostics::SAMPLE_ROWS));
+            if from_sample {
+                assert_eq!((d.source, d.rows), (crate::diagnostics::Source::Sample, 5_000));
+                assert!(d.durbin_watson.is_nan() && (d.skew - expected.skew).abs() < 0.2, "{d:?} vs {expected:?}");
+            } else {
+                assert_eq!((d.source, d.rows), (crate::diagnostics::Source::Exact, 300_000));
+                for (a, b) in [
+                    (d.skew, expected.skew),
+                    (d.kurtosis, expected.kurtosis),
+                    (d.omnibus, expected.omnibus),
+                    (d.durbin_watson, expected.durbin_watson),
+                ] {
+                    assert!((a - b).abs() <= 1e-10 * b.abs(), "{a} vs {b}");
+                }
+            }
+            assert!(
+                (first.statistics.log_likelihood - reference.statistics.log_likelihood).abs() <= 1e-12 * reference.statistics.log_likelihood.abs()
+            );
+            for (chunk, threads) in [(4093, 1), (1 << 20, 2)] {
+                let (again, resampled, _) = streamed_with_sample(options, &csv, chunk, threads);
+                // Debug, since NaN (no Durbin–Watson for a sample) is not equal to itself.
+                assert_eq!(format!("{again:?}"), format!("{first:?}"), "chunk {chunk}, {threads} threads");
+                assert_eq!(resampled, sample, "chunk {chunk}, {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn small_data_gets_exact_diagnostics_from_memory_in_one_pass() {
+        let (csv, x, y) = noisy_rows(2_000, 43);
+        let exact = FitOptions { residual_diagnostics: DiagnosticsSource::Exact, ..FitOptions::default() };
+        let (fit, sample, passes) = streamed_with_sample(exact, &csv, 1 << 16, 2);
+        assert_eq!(passes, 1, "the rows are in memory");
+        let reference = fit_arrays(&x, &y, 3, FitOptions::default(), 1).unwrap();
+        let (d, e) = (fit.residuals.unwrap(), reference.residuals.unwrap());
+        assert_eq!((d.source, d.rows, sample.rows, sample.actual.len()), (crate::diagnostics::Source::Exact, 2_000, 2_000, 2_000));
+        assert!((d.durbin_watson - e.durbin_watson).abs() <= 1e-12 && (d.kurtosis - e.kurtosis).abs() <= 1e-12 * e.kurtosis);
+        assert_eq!(sample.actual, y, "the sample holds every row, in order");
+    }
+
     fn noisy_rows(n: usize, seed: u64) -> (Vec<u8>, Vec<f64>, Vec<f64>) {
         let mut rng = Lcg::new(seed);
         let (mut csv, mut x, mut y) = (String::new(), Vec::new(), Vec::new());

@@ -698,10 +698,37 @@ mod tests {
             for name in ["l1", "wd", "non_negative", "at_bound", "weight_column", "cv"] {
                 fields.remove(name);
             }
-            v["statistics"].as_object_mut().unwrap().remove("covariance_type");
+            let statistics = v["statistics"].as_object_mut().unwrap();
+            for name in ["covariance_type", "log_likelihood", "aic", "bic", "conf_int", "vif", "residuals"] {
+                statistics.remove(name);
+            }
         });
         let model = Model::parse(text.as_bytes(), "old.json").unwrap();
         assert_eq!((model.l1, model.wd, model.non_negative, model.statistics.covariance_type.as_str()), (0.0, 0.0, false, "nonrobust"));
+    }
+
+    #[test]
+    fn confidence_intervals_are_the_estimates_plus_minus_t_standard_errors() {
+        let model = fitted();
+        let s = &model.statistics;
+        let c = s.conf_int.as_ref().unwrap();
+        // scipy.stats.t.ppf(0.975, 3) = 3.182446305284263.
+        let t = 3.182_446_305_284_263;
+        let (b, se) = (model.coefficients[0], s.std_errors.coefficients[0].unwrap());
+        assert!((c.lower.coefficients[0].unwrap() - (b - t * se)).abs() <= 1e-13 * b.abs());
+        assert!((c.upper.coefficients[0].unwrap() - (b + t * se)).abs() <= 1e-13 * b.abs());
+        let (b0, se0) = (model.intercept, s.std_errors.intercept.unwrap());
+        assert!((c.lower.intercept.unwrap() - (b0 - t * se0)).abs() <= 1e-13 * (b0.abs() + t * se0));
+        assert_eq!(c.level, 0.95);
+        assert!(s.log_likelihood.is_some() && s.vif.len() == 1 && s.residuals.as_ref().unwrap().source == "exact");
+        // Penalised: no likelihood, no intervals.
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let y = [1.0, 4.1, 6.9, 10.2, 13.0];
+        let options = FitOptions { penalties: crate::estimator::Penalties { l2: 1.0, ..Default::default() }, ..FitOptions::default() };
+        let ridge = fit_arrays(&x, &y, 1, options, 1).unwrap();
+        let ridge = Model::from_fit(&ridge, Names { label: "y".into(), features: vec!["x".into()], from_header: true, weight_column: None }).unwrap();
+        let s = &ridge.statistics;
+        assert!(s.log_likelihood.is_none() && s.aic.is_none() && s.conf_int.is_none() && s.residuals.is_some());
     }
 
     #[test]
