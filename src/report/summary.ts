@@ -117,7 +117,7 @@ export function summaryTable(model: SummaryModel): string {
   const bound = names.filter((_, i) => model.at_bound[i]);
   if (bound.length > 0) lines.push(...wrap(`Held at 0 by the non-negativity constraint: ${bound.join(', ')}`, width));
   if (!isLeastSquares(model)) {
-    lines.push(...wrap('Standard errors, t and p are not reported for penalised or constrained fits: their estimates do not follow the classical sampling distribution.', width));
+    lines.push('Standard errors, t and p are not reported for penalised or constrained fits:', '  their estimates do not follow the classical sampling distribution.');
   }
   if (model.cv) lines.push(...crossValidationLines(model.cv));
   const hosts = model.training?.hosts ?? [];
@@ -148,7 +148,7 @@ function diagnosticLines(model: SummaryModel, width: number): string[] {
     pair(width, ['Kurtosis:', num(r.kurtosis, 3)], cond),
   ];
   if (r.source === 'sample') {
-    lines.push(`Residual diagnostics from a deterministic sample of ${r.rows} of ${s.n} training rows (Durbin-Watson in sample order).`);
+    lines.push(...wrap(`Residual diagnostics from a deterministic sample of ${r.rows} of ${s.n} training rows (Durbin-Watson in sample order).`, width));
   }
   return lines;
 }
