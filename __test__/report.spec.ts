@@ -95,7 +95,7 @@ test('train writes report.html, report.md and report.json: self-contained, every
   t.false(charts.has('cv-curve'), 'no cv-curve without an auto penalty');
   t.false(charts.has('hosts'), 'no hosts chart on one host');
   t.regex(html, /<pre class="summary">[\s\S]*Least Squares Regression Results/);
-  t.regex(html, /[Pp]lots show (a deterministic sample of \d+ of \d+ rows|all \d+ training rows)/);
+  t.regex(html, /[Pp]lots show (a deterministic sample of [\d,]+ of [\d,]+ rows|all [\d,]+ training rows)/);
   const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
   t.is(new Set(ids).size, ids.length, 'element ids are unique across the inline SVGs');
 
@@ -140,6 +140,26 @@ test('an l2=auto fit adds the cross-validation curve', async (t) => {
   t.true(charts.has('cv-curve'), [...charts.keys()].join(', '));
   t.regex(charts.get('cv-curve') ?? '', /<svg[\s\S]*<\/svg>/);
   t.true(charts.has('coefficients'));
+});
+
+test('a model trained on several hosts gets the hosts chart; a large sample is thinned to 2,000 plotted rows', async (t) => {
+  const tree = await trained(t);
+  const f = files(tree);
+  const model = JSON.parse(read(tree.modelFile));
+  model.training = { distribution: 'ShardedByS3Key', hosts: [{ host: 'algo-1', rows: 100, bytes: 5000 }, { host: 'algo-2', rows: 140, bytes: 7000 }] };
+  writeFileSync(tree.modelFile, JSON.stringify(model));
+  const report = JSON.parse(read(f.json));
+  const actual = Array.from({ length: 5000 }, (_, i) => (i % 97) + Math.sin(i));
+  report.sample = { seed: 3, rows: 1_000_000, actual, fitted: actual.map((a, i) => a + Math.cos(i)), weights: null };
+  writeFileSync(f.json, JSON.stringify(report));
+  const run = await runCli(['report'], { root: tree.root });
+  t.is(run.code, 0, run.stderr);
+  const html = read(f.html);
+  const charts = figures(html);
+  t.regex(charts.get('hosts') ?? '', /<svg[\s\S]*algo-2[\s\S]*<\/svg>/);
+  t.regex(html, /Plots show a deterministic sample of 2,000 of 1,000,000 rows/);
+  t.regex(read(f.markdown), /\| algo-2 \| 140 \|/);
+  t.deepEqual(JSON.parse(read(f.json)).sample.actual.length, 5000, 'report.json keeps the whole sample');
 });
 
 test('linear report without model.json, without report.json or with a foreign report.json: coded errors, exit 2', async (t) => {

@@ -4,7 +4,7 @@
  * page needs no script and fetches nothing. Rendering is deterministic: the
  * same document gives the same SVG.
  */
-import type { ChannelRow, ReportDocument } from './report';
+import type { ChannelRow, ReportDocument, ReportSample } from './report';
 import { conditionalResiduals, normalQuantile, statisticsOf } from './report';
 
 /** One chart of the page: its id suffix, its caption and its SVG. */
@@ -59,7 +59,7 @@ function fittedVsActual(fitted: number[], actual: number[], label: string): Spec
   const hi = Math.max(...fitted, ...actual);
   return top({
     layer: [
-      { data: { values }, mark: { type: 'point' }, encoding: { x: q('fitted', 'fitted', { scale: { zero: false } }), y: q('actual', `actual ${label}`, { scale: { zero: false } }) } },
+      { data: { values }, mark: { type: 'point', aria: false }, encoding: { x: q('fitted', 'fitted', { scale: { zero: false } }), y: q('actual', `actual ${label}`, { scale: { zero: false } }) } },
       {
         data: { values: [{ fitted: lo, actual: lo }, { fitted: hi, actual: hi }] },
         mark: { type: 'line', color: SECOND, strokeDash: [5, 4], strokeWidth: 1.5 },
@@ -73,7 +73,7 @@ function residualsVsFitted(fitted: number[], residuals: number[], scaled: boolea
   const values = fitted.map((f, i) => ({ fitted: f, residual: residuals[i] }));
   return top({
     layer: [
-      { data: { values }, mark: { type: 'point' }, encoding: { x: q('fitted', 'fitted', { scale: { zero: false } }), y: q('residual', scaled ? 'residual × √weight' : 'residual') } },
+      { data: { values }, mark: { type: 'point', aria: false }, encoding: { x: q('fitted', 'fitted', { scale: { zero: false } }), y: q('residual', scaled ? 'residual × √weight' : 'residual') } },
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: SECOND, strokeDash: [5, 4], strokeWidth: 1.5 }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
     ],
   });
@@ -122,7 +122,7 @@ function normalQq(residuals: number[]): Spec {
   const ends = [values[0].theoretical, values[n - 1].theoretical];
   return top({
     layer: [
-      { data: { values }, mark: { type: 'point' }, encoding: { x: q('theoretical', 'theoretical quantile (standard normal)'), y: q('standardised', 'standardised residual') } },
+      { data: { values }, mark: { type: 'point', aria: false }, encoding: { x: q('theoretical', 'theoretical quantile (standard normal)'), y: q('standardised', 'standardised residual') } },
       {
         data: { values: ends.map((v) => ({ theoretical: v, standardised: v })) },
         mark: { type: 'line', color: SECOND, strokeDash: [5, 4], strokeWidth: 1.5 },
@@ -247,11 +247,12 @@ export async function renderCharts(report: ReportDocument): Promise<Chart[]> {
   const sample = report.sample;
   const label = report.model.label_name;
   if (sample !== null && sample.actual.length > 0) {
-    const { residuals, scaled } = conditionalResiduals(sample);
+    const points = plotted(sample);
+    const { residuals, scaled } = conditionalResiduals(points);
     const rowsNote = sampleNote(report);
     planned.push(
-      { name: 'fitted-vs-actual', title: 'Fitted vs actual', caption: `Actual ${label} against the fitted value; the dashed line is actual = fitted. ${rowsNote}`, spec: fittedVsActual(sample.fitted, sample.actual, label) },
-      { name: 'residuals-vs-fitted', title: 'Residuals vs fitted', caption: `Residuals against the fitted value: no pattern and an even spread are what a linear model with constant variance leaves. ${rowsNote}`, spec: residualsVsFitted(sample.fitted, residuals, scaled) },
+      { name: 'fitted-vs-actual', title: 'Fitted vs actual', caption: `Actual ${label} against the fitted value; the dashed line is actual = fitted. ${rowsNote}`, spec: fittedVsActual(points.fitted, points.actual, label) },
+      { name: 'residuals-vs-fitted', title: 'Residuals vs fitted', caption: `Residuals against the fitted value: no pattern and an even spread are what a linear model with constant variance leaves. ${rowsNote}`, spec: residualsVsFitted(points.fitted, residuals, scaled) },
       { name: 'residual-histogram', title: 'Residual distribution', caption: `Histogram of the residuals with the normal density of the same mean and standard deviation. ${rowsNote}`, spec: residualHistogram(residuals, scaled) },
       { name: 'normal-qq', title: 'Normal Q–Q', caption: `Standardised residuals against standard normal quantiles; points on the dashed line are normally distributed. ${rowsNote}`, spec: normalQq(residuals) },
     );
@@ -291,18 +292,34 @@ export async function renderCharts(report: ReportDocument): Promise<Chart[]> {
   return charts;
 }
 
+/** At most this many rows are drawn: each point is a few hundred bytes of SVG. */
+const PLOTTED_ROWS = 2000;
+
+/** The sample's rows the plots draw: all of them, or every k-th when there are more than PLOTTED_ROWS. */
+function plotted(sample: ReportSample): ReportSample {
+  const n = sample.actual.length;
+  if (n <= PLOTTED_ROWS) return sample;
+  const pick = <T>(values: T[]) => Array.from({ length: PLOTTED_ROWS }, (_, i) => values[Math.floor((i * n) / PLOTTED_ROWS)]);
+  return { ...sample, actual: pick(sample.actual), fitted: pick(sample.fitted), weights: sample.weights ? pick(sample.weights) : null };
+}
+
 /** "plots show a deterministic sample of N of M rows", or all rows when the sample is every row. */
 export function sampleNote(report: ReportDocument): string {
   const s = report.sample;
   if (s === null) return 'No row sample was recorded, so the residual plots are left out.';
   const weighted = s.weights !== null ? ' Residuals are scaled by the square root of their weights.' : '';
-  if (s.actual.length >= s.rows) return `Plots show all ${s.rows} training rows.${weighted}`;
-  return `Plots show a deterministic sample of ${s.actual.length} of ${s.rows} rows (seed ${s.seed}).${weighted}`;
+  const shown = Math.min(s.actual.length, PLOTTED_ROWS);
+  const count = (n: number) => n.toLocaleString('en-US');
+  if (shown >= s.rows) return `Plots show all ${count(s.rows)} training rows.${weighted}`;
+  return `Plots show a deterministic sample of ${count(shown)} of ${count(s.rows)} rows (seed ${s.seed}).${weighted}`;
 }
 
 /** vega and vega-lite are ES modules: loaded with a real dynamic import, once. */
 const importEngines = () => Promise.all([import('vega'), import('vega-lite')]);
 let engines: ReturnType<typeof importEngines> | undefined;
+
+/** Positions to a hundredth of a pixel: the same picture, a smaller file. */
+const round = (v: string) => String(Math.round(Number(v) * 100) / 100);
 
 async function toSvg(spec: Spec, name: string): Promise<string> {
   engines ??= importEngines();
@@ -312,7 +329,10 @@ async function toSvg(spec: Spec, name: string): Promise<string> {
   try {
     const svg = await view.toSVG();
     // Ids (clip paths, gradients) are unique per chart only: give each chart its own.
-    return svg.replace(/\bid="([^"]+)"/g, `id="${name}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${name}-$1)`);
+    return svg
+      .replace(/\bid="([^"]+)"/g, `id="${name}-$1"`)
+      .replace(/url\(#([^)]+)\)/g, `url(#${name}-$1)`)
+      .replace(/translate\((-?[0-9.]+),(-?[0-9.]+)\)/g, (_, x: string, y: string) => `translate(${round(x)},${round(y)})`);
   } finally {
     view.finalize();
   }
