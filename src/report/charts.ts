@@ -132,11 +132,27 @@ function normalQq(residuals: number[]): Spec {
   });
 }
 
-function coefficients(report: ReportDocument): { spec: Spec; intervals: boolean; level: number | null } {
+/** Beyond this many features the chart shows the most significant ones. */
+const MAX_COEFFICIENTS = 30;
+
+/** The features the chart shows, in the model's order: all, or the MAX_COEFFICIENTS of largest |t| (|coefficient| without t). */
+function shownFeatures(report: ReportDocument): number[] {
+  const m = report.model;
+  const all = m.feature_names.map((_, i) => i);
+  if (all.length <= MAX_COEFFICIENTS) return all;
+  const t = m.statistics.t_values.coefficients;
+  const useT = t.some((v) => v !== null);
+  const size = (i: number) => Math.abs((useT ? t[i] : m.coefficients[i]) ?? 0);
+  const kept = new Set([...all].sort((a, b) => size(b) - size(a) || a - b).slice(0, MAX_COEFFICIENTS));
+  return all.filter((i) => kept.has(i));
+}
+
+function coefficients(report: ReportDocument): { spec: Spec; intervals: boolean; level: number | null; shown: number } {
   const m = report.model;
   const ci = statisticsOf(m.statistics).conf_int ?? null;
-  const values = m.feature_names.map((name, i) => ({
-    feature: name,
+  const shown = shownFeatures(report);
+  const values = shown.map((i) => ({
+    feature: m.feature_names[i],
     coefficient: m.coefficients[i],
     lower: ci?.lower.coefficients[i] ?? null,
     upper: ci?.upper.coefficients[i] ?? null,
@@ -163,7 +179,7 @@ function coefficients(report: ReportDocument): { spec: Spec; intervals: boolean;
       ...(m.aliased.some(Boolean) ? { color: { field: 'status', type: 'nominal', title: null, scale: { domain: ['estimated', 'aliased (0)'], range: [ACCENT, '#b91c1c'] } } } : {}),
     },
   });
-  return { spec: top({ data: { values }, layer }, WIDTH, height), intervals, level: ci?.level ?? null };
+  return { spec: top({ data: { values }, layer }, WIDTH, height), intervals, level: ci?.level ?? null, shown: shown.length };
 }
 
 function cvCurve(report: ReportDocument): Spec | null {
@@ -241,6 +257,16 @@ function hostsChart(report: ReportDocument): Spec | null {
   );
 }
 
+function coefficientCaption(report: ReportDocument, coef: { intervals: boolean; level: number | null; shown: number }): string {
+  const level = coef.level === null ? 95 : Math.round(coef.level * 1000) / 10;
+  const what = coef.intervals
+    ? `Estimated slopes with ${level}% confidence intervals (${report.model.statistics.covariance_type} standard errors)`
+    : 'Estimated slopes (no confidence intervals: the fit is penalised or constrained, or has no residual degrees of freedom)';
+  const features = report.model.feature_names.length;
+  const subset = coef.shown < features ? ` The ${coef.shown} of ${features} features with the largest |t| (or |coefficient|) are shown.` : '';
+  return `${what}; the intercept is left out for scale.${subset}`;
+}
+
 /** Every chart the report has, in page order, rendered to SVG. */
 export async function renderCharts(report: ReportDocument): Promise<Chart[]> {
   const planned: { name: ChartName; title: string; caption: string; spec: Spec }[] = [];
@@ -258,13 +284,10 @@ export async function renderCharts(report: ReportDocument): Promise<Chart[]> {
     );
   }
   const coef = coefficients(report);
-  const level = coef.level === null ? 95 : Math.round(coef.level * 1000) / 10;
   planned.push({
     name: 'coefficients',
     title: 'Coefficients',
-    caption: coef.intervals
-      ? `Estimated slopes with ${level}% confidence intervals (${report.model.statistics.covariance_type} standard errors); the intercept is left out for scale.`
-      : 'Estimated slopes (no confidence intervals: the fit is penalised or constrained, or has no residual degrees of freedom); the intercept is left out for scale.',
+    caption: coefficientCaption(report, coef),
     spec: coef.spec,
   });
   const cv = cvCurve(report);
