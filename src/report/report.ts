@@ -138,38 +138,6 @@ function modelWarnings(model: ReportModel): string[] {
   return warnings;
 }
 
-/**
- * The residuals the plots show: actual − fitted, scaled by √weight for a
- * weighted fit (those are the residuals the fit makes homoscedastic).
- */
-export function conditionalResiduals(sample: ReportSample): { residuals: number[]; scaled: boolean } {
-  const w = sample.weights;
-  const residuals = sample.actual.map((a, i) => (a - sample.fitted[i]) * (w ? Math.sqrt(w[i]) : 1));
-  return { residuals, scaled: w !== null };
-}
-
-/** The standard normal distribution function, from the complementary error function (Numerical Recipes' erfc, |error| < 1.2e-7). */
-function normalCdf(z: number): number {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1 / (1 + 0.5 * x);
-  const poly =
-    -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  const erfc = t * Math.exp(poly);
-  return z >= 0 ? 1 - erfc / 2 : erfc / 2;
-}
-
-/** The standard normal quantile, by bisection on the distribution function (plots need a few digits). */
-export function normalQuantile(p: number): number {
-  let lo = -9;
-  let hi = 9;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (normalCdf(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-
 /** Where the three files go. */
 export function reportFiles(paths: MlPaths): { html: string; markdown: string; json: string } {
   return {
