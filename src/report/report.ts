@@ -15,8 +15,6 @@ import { reportHtml } from './html';
 import { reportMarkdown } from './markdown';
 import { statisticsOf, summaryTable } from './summary';
 
-export { statisticsOf } from './summary';
-
 export const REPORT_FORMAT = 'linear-report';
 export const REPORT_VERSION = 1;
 
