@@ -365,8 +365,9 @@ export function sampleNote(report: ReportDocument): string {
   const weighted = s.weights !== null ? ' Residuals are scaled by the square root of their weights.' : '';
   const shown = Math.min(s.actual.length, PLOTTED_ROWS);
   const count = (n: number) => n.toLocaleString('en-US');
-  if (shown >= s.rows) return `Plots show all ${count(s.rows)} training rows.${weighted}`;
-  return `Plots show a deterministic sample of ${count(shown)} of ${count(s.rows)} rows (seed ${s.seed}).${weighted}`;
+  const leader = (report.model.training?.hosts.length ?? 0) > 1 ? ' read by the leader host' : '';
+  if (shown >= s.rows) return `Plots show all ${count(s.rows)} training rows${leader}.${weighted}`;
+  return `Plots show a deterministic sample of ${count(shown)} of ${count(s.rows)} rows${leader} (seed ${s.seed}).${weighted}`;
 }
 
 /** vega and vega-lite are ES modules: loaded with a real dynamic import, once. */

@@ -44,7 +44,7 @@ export interface NativeSample {
   rows: number;
   actual: Float64Array;
   fitted: Float64Array;
-  weights: Float64Array | null;
+  weights?: Float64Array | null;
 }
 
 /** The model as the report keeps it: everything but the serving internals (prediction shift, covariance factor). */

@@ -148,7 +148,8 @@ function diagnosticLines(model: SummaryModel, width: number): string[] {
     pair(width, ['Kurtosis:', num(r.kurtosis, 3)], cond),
   ];
   if (r.source === 'sample') {
-    lines.push(...wrap(`Residual diagnostics from a deterministic sample of ${r.rows} of ${s.n} training rows (Durbin-Watson in sample order).`, width));
+    const dw = r.durbin_watson === null ? '; Durbin-Watson needs every row in reading order' : '';
+    lines.push(...wrap(`Residual diagnostics estimated from a deterministic sample of ${r.rows} of ${s.n} training rows${dw}.`, width));
   }
   return lines;
 }
