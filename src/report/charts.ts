@@ -367,7 +367,7 @@ export function sampleNote(report: ReportDocument): string {
   const count = (n: number) => n.toLocaleString('en-US');
   const leader = (report.model.training?.hosts.length ?? 0) > 1 ? ' read by the leader host' : '';
   if (shown >= s.rows) return `Plots show all ${count(s.rows)} training rows${leader}.${weighted}`;
-  return `Plots show a deterministic sample of ${count(shown)} of ${count(s.rows)} rows${leader} (seed ${s.seed}).${weighted}`;
+  return `Plots show a deterministic sample of ${count(shown)} of ${count(s.rows)} rows${leader}.${weighted}`;
 }
 
 /** vega and vega-lite are ES modules: loaded with a real dynamic import, once. */
