@@ -40,7 +40,7 @@ const CONFIG: Spec = {
   background: 'white',
   view: { stroke: null },
   axis: { labelColor: '#374151', titleColor: '#111827', gridColor: '#e5e7eb', domainColor: '#9ca3af', tickColor: '#9ca3af', labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600 },
-  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom' },
+  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom', labelLimit: 360 },
   header: { labelFontSize: 12, labelFontWeight: 600 },
   point: { filled: true, size: 18, opacity: 0.55, color: ACCENT },
   bar: { color: ACCENT },

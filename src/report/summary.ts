@@ -49,19 +49,20 @@ function at(p: PerParameter, i: number | 'intercept'): number | null {
   return i === 'intercept' ? p.intercept : p.coefficients[i];
 }
 
-/** Words wrapped to `width`, continuation lines indented. */
+/** Words wrapped to `width`, the text's own indentation kept and continuation lines indented two more. */
 function wrap(text: string, width: number): string[] {
+  const indent = /^ */.exec(text)?.[0] ?? '';
   const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line.length > 0 && line.length + 1 + word.length > width) {
+  let line = indent;
+  for (const word of text.trim().split(/ +/)) {
+    if (line.trim().length > 0 && line.length + 1 + word.length > width) {
       lines.push(line);
-      line = `  ${word}`;
+      line = `${indent}  ${word}`;
     } else {
-      line = line.length > 0 ? `${line} ${word}` : word;
+      line = line.trim().length > 0 ? `${line} ${word}` : `${line}${word}`;
     }
   }
-  if (line.length > 0) lines.push(line);
+  if (line.trim().length > 0) lines.push(line);
   return lines;
 }
 
@@ -119,7 +120,7 @@ export function summaryTable(model: SummaryModel): string {
   if (!isLeastSquares(model)) {
     lines.push('Standard errors, t and p are not reported for penalised or constrained fits:', '  their estimates do not follow the classical sampling distribution.');
   }
-  if (model.cv) lines.push(...crossValidationLines(model.cv));
+  if (model.cv) lines.push(...crossValidationLines(model.cv).flatMap((line) => wrap(line, width)));
   const hosts = model.training?.hosts ?? [];
   if (hosts.length > 1) {
     const shares = hosts.map((h) => `${h.host} ${h.rows} rows (${(h.bytes / 1e6).toFixed(1)} MB)`).join(', ');
