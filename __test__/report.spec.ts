@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeMlTree, runCli, type MlTree } from './helpers/ml-tree';
+import { freePort } from './helpers/ports';
 import { summaryTable } from '../src/report/summary';
 
 /** Charts of every single-host report with a row sample. */
@@ -160,6 +161,36 @@ test('a model trained on several hosts gets the hosts chart; a large sample is t
   t.regex(html, /Plots show a deterministic sample of 2,000 of 1,000,000 rows read by the leader host/);
   t.regex(read(f.markdown), /\| algo-2 \| 140 \|/);
   t.deepEqual(JSON.parse(read(f.json)).sample.actual.length, 5000, 'report.json keeps the whole sample');
+});
+
+test('on two hosts only the leader writes the report, with the rows each host read', async (t) => {
+  const hosts = ['127.0.0.1', '127.0.0.2'];
+  const data = { 'a.csv': housesCsv(150, 21), 'b.csv': housesCsv(90, 22) };
+  const trees = await Promise.all(
+    hosts.map((host) =>
+      makeMlTree(
+        {
+          resourceConfig: { current_host: host, hosts },
+          inputDataConfig: { train: { ContentType: 'text/csv', TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated' } },
+          hyperparameters: {},
+          channels: { train: data },
+        },
+        t,
+      ),
+    ),
+  );
+  const env = { LINEAR_CLUSTER_PORT: String(await freePort()) };
+  const runs = await Promise.all(trees.map((tree) => runCli(['train'], { root: tree.root, env, timeoutMs: 120_000 })));
+  t.deepEqual(
+    runs.map((r) => r.code),
+    [0, 0],
+    runs.map((r) => r.stderr).join('\n---\n'),
+  );
+  t.regex(runs[0].stderr, /report written to .*report\.html/);
+  t.notRegex(runs[1].stderr, /report written/);
+  for (const file of Object.values(files(trees[1]))) t.false(existsSync(file), `the worker writes no ${path.basename(file)}`);
+  const charts = figures(read(files(trees[0]).html));
+  t.regex(charts.get('hosts') ?? '', /<svg[\s\S]*127\.0\.0\.2[\s\S]*<\/svg>/);
 });
 
 test('linear report without model.json, without report.json or with a foreign report.json: coded errors, exit 2', async (t) => {
