@@ -132,6 +132,11 @@ test('linear report rebuilds the same three files from model.json and report.jso
   t.regex(run.stderr, /report written to .*output\/data\/report\.html/);
   for (const [k, file] of Object.entries(f)) t.is(stamp(read(file)), stamp(before[k]), `${k} is the same but for its generated-at time`);
   t.false(existsSync(tree.failureFile), 'linear report writes no SageMaker failure file');
+  // Training again on the same data gives the same report, whatever the sample came from.
+  const again = await runCli(['train'], { root: tree.root, timeoutMs: 120_000 });
+  t.is(again.code, 0, again.stderr);
+  await withSample(t, tree);
+  for (const [k, file] of Object.entries(f)) t.is(stamp(read(file)), stamp(before[k]), `${k} of a second training run is the same`);
 });
 
 test('an l2=auto fit adds the cross-validation curve', async (t) => {
