@@ -94,7 +94,9 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     const { trainer, fit, training } = fitted;
     const seconds = (Date.now() - started) / 1000;
     ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
-    await writeResults(paths, channels, formats, modelOf(trainer.model(training)), resource.currentHost, { notes: warnings, sample: sampleOf((trainer as { sample?: () => NativeSample | null }).sample?.()) }, ctx);
+    // The row sample for the report's plots, drawn by the core while the rows were read.
+    const sample = sampleOf((trainer as { sample?: () => NativeSample | null }).sample?.());
+    await writeResults(paths, channels, formats, modelOf(trainer.model(training)), resource.currentHost, { notes: warnings, sample }, ctx);
   } catch (err) {
     await fitted.fail(err);
     throw err;
