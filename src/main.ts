@@ -11,6 +11,7 @@ import { trainCommand } from './commands/train';
 import { serveCommand } from './commands/serve';
 import { testCommand } from './commands/test';
 import { describeCommand } from './commands/describe';
+import { reportCommand } from './commands/report';
 import { LOG_PREFIX, type Action } from './commands/context';
 import { mlPaths, type MlPaths } from './contract/paths';
 import { ErrorCode, ExitCode, LinearError, failureLine, systemErrorReason, toLinearError } from './errors';
@@ -111,13 +112,14 @@ async function execute(action: Action, root: string, policy: Policy): Promise<vo
 
 export function program(): Command {
   const root = new Command('linear')
-    .description('Exact least-squares linear regression for Amazon SageMaker: train, serve, test, describe')
+    .description('Exact least-squares linear regression for Amazon SageMaker: train, serve, test, report, describe')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   root.addCommand(trainCommand((action, ml) => execute(action, ml, TRAINING)));
   root.addCommand(serveCommand((action, ml) => execute(action, ml, SERVING)));
   root.addCommand(testCommand((action, ml) => execute(action, ml, LOCAL)));
+  root.addCommand(reportCommand((action, ml) => execute(action, ml, LOCAL)));
   root.addCommand(describeCommand());
   root.commands.forEach((c) => c.exitOverride().showHelpAfterError());
   return root;

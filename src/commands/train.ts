@@ -13,12 +13,13 @@ import { topologyOf } from '../cluster';
 import { readInputDataConfig, readResourceConfig, type ChannelConfig } from '../contract/config';
 import { readHyperparameters, type Hyperparameters, type Penalty } from '../contract/hyperparameters';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
-import { ErrorCode, LinearError, systemErrorReason } from '../errors';
+import { ErrorCode, LinearError, failureLine, systemErrorReason, toLinearError } from '../errors';
 import { modelOf, writeModel, type Model } from '../model/model';
 import { Trainer, type ChannelFormat, type FitOptions, type NativeFit } from '../native';
 import { streamFiles, type Spill } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
+import { buildReport, channelRow, sampleOf, writeReport, type NativeSample, type ReportSample } from '../report/report';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
 import { Checkpoints } from './checkpoints';
@@ -93,7 +94,9 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     const { trainer, fit, training } = fitted;
     const seconds = (Date.now() - started) / 1000;
     ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
-    await writeResults(paths, channels, formats, modelOf(trainer.model(training)), resource.currentHost, ctx);
+    // The row sample for the report's plots, drawn by the core while the rows were read.
+    const sample = sampleOf((trainer as { sample?: () => NativeSample | null }).sample?.());
+    await writeResults(paths, channels, formats, modelOf(trainer.model(training)), resource.currentHost, { notes: warnings, sample }, ctx);
   } catch (err) {
     await fitted.fail(err);
     throw err;
@@ -157,13 +160,17 @@ async function fitOnOneHost(
   }
 }
 
-/** The summary, the scored channels' metrics and model.json: what the job leaves behind. */
+/**
+ * The summary, the scored channels' metrics, model.json and the training
+ * report: what the job leaves behind (the leader's alone).
+ */
 async function writeResults(
   paths: MlPaths,
   channels: Record<string, ChannelConfig>,
   formats: Record<string, ChannelFormat>,
   model: Model,
   host: string,
+  report: { notes: string[]; sample: ReportSample | null },
   ctx: RunContext,
 ): Promise<void> {
   const doc = model.document;
@@ -174,14 +181,27 @@ async function writeResults(
   await ctx.out(`${summaryTable(doc)}\n`);
   const s = doc.statistics;
   const lines = metricLines(host, TRAIN_CHANNEL, doc, { mse: s.mse, rmse: s.rmse, r2: s.r_squared ?? NaN });
+  const scored = [channelRow(TRAIN_CHANNEL, { rows: s.n, mse: s.mse, rmse: s.rmse, r2: s.r_squared })];
   for (const channel of SCORED_CHANNELS) {
     const m = await scoreChannel(paths, channel, channels[channel], formats[channel], model, ctx);
-    if (m) lines.push(...metricLines(host, channel, doc, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
+    if (m) {
+      lines.push(...metricLines(host, channel, doc, { mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
+      scored.push(channelRow(channel, { rows: m.n, mse: m.mse, rmse: m.rmse, r2: m.rSquared, mae: m.mae }));
+    }
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
   await writeModel(paths, model);
   await ctx.out(`${lines.join('\n')}\n`);
   ctx.log(`model written to ${paths.modelFile}`);
+  // From what is already in memory: the report reads no data. The model is
+  // written: a report that cannot be made is logged, and the job still succeeds.
+  try {
+    const written = await writeReport(paths, buildReport({ model: doc, channels: scored, sample: report.sample, notes: report.notes }));
+    ctx.log(`report written to ${written}`);
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    ctx.log(`no training report: ${failureLine(toLinearError(err))}`);
+  }
 }
 
 /** Why the trainer asked for another pass over the data, in the log and the progress line. */
