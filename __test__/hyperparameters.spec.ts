@@ -202,7 +202,7 @@ test('an unknown name gets a did-you-mean and the supported list', (t) => {
   t.is(
     err.message,
     "hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
-      'supported: fit_intercept, use_bias, l2, l1, wd, non_negative, weight_column, cv_folds, checkpoint_interval, robust_se, feature_dim, label_column, predictor_type, loss)',
+      'supported: fit_intercept, use_bias, l2, l1, wd, non_negative, weight_column, cv_folds, checkpoint_interval, robust_se, residual_diagnostics, feature_dim, label_column, predictor_type, loss)',
   );
   t.regex(parseError({ Epochs: '3' }).message, /did you mean 'epochs'\?/);
   t.regex(parseError({ 'mini-batch-size': '3' }).message, /did you mean 'mini_batch_size'\?/);
@@ -215,7 +215,7 @@ test('all problems are reported together, under the first problem code', (t) => 
   t.is(
     err.message,
     "3 problems in hyperparameters.json: unknown hyperparameter 'fit_intercep' (did you mean 'fit_intercept'? " +
-      'supported: fit_intercept, use_bias, l2, l1, wd, non_negative, weight_column, cv_folds, checkpoint_interval, robust_se, feature_dim, label_column, predictor_type, loss); ' +
+      'supported: fit_intercept, use_bias, l2, l1, wd, non_negative, weight_column, cv_folds, checkpoint_interval, robust_se, residual_diagnostics, feature_dim, label_column, predictor_type, loss); ' +
       "fit_intercept must be true or false, got 'yes'; " +
       "l2 must be a number >= 0 (0 means no penalty) or auto (chosen by cross-validation), got '-1'",
   );

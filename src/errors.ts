@@ -63,6 +63,8 @@ export const ERROR_CATALOGUE = {
   // Models.
   MODEL_NOT_FOUND: user('No model/model.json where test or serve looks for it.'),
   MODEL_INVALID: user('model/model.json is malformed, truncated, of another version or inconsistent.'),
+  REPORT_NOT_FOUND: user('No output/data/report.json where `linear report` looks for the earlier training report.'),
+  REPORT_INVALID: user('output/data/report.json is malformed or not a training report of this format and version.'),
   NON_FINITE_RESULT: user('A coefficient or statistic of the fit (or a scored channel\'s mse) is outside float64\'s range, above or below (data in extreme units); no model is written.'),
   // Serving requests.
   EMPTY_REQUEST: user('A request body holds no rows.'),

@@ -19,7 +19,7 @@ import { Trainer, type ChannelFormat, type FitOptions, type NativeFit } from '..
 import { streamFiles, type Spill } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
-import { buildReport, channelRow, sampleOf, writeReport, type NativeSample, type ReportSample } from '../report/report';
+import { buildReport, channelRow, sampleOf, writeReport, type ReportSample } from '../report/report';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
 import { Checkpoints } from './checkpoints';
@@ -95,7 +95,7 @@ export async function runTrain(paths: MlPaths, ctx: RunContext): Promise<void> {
     const seconds = (Date.now() - started) / 1000;
     ctx.log(`fitted ${trainer.rows} rows x ${fit.coefficients.length} features in ${seconds.toFixed(3)} s (${fit.precision} precision)`);
     // The row sample for the report's plots, drawn by the core while the rows were read.
-    const sample = sampleOf((trainer as { sample?: () => NativeSample | null }).sample?.());
+    const sample = sampleOf(trainer.sample());
     await writeResults(paths, channels, formats, modelOf(trainer.model(training)), resource.currentHost, { notes: warnings, sample }, ctx);
   } catch (err) {
     await fitted.fail(err);

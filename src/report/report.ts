@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { MlPaths } from '../contract/paths';
 import { ErrorCode, LinearError, systemErrorReason } from '../errors';
 import type { ModelDocument } from '../model/model';
+import type { RowSample } from '../native';
 import { reportHtml } from './html';
 import { reportMarkdown } from './markdown';
 import { statisticsOf, summaryTable } from './summary';
@@ -36,15 +37,6 @@ export interface ReportSample {
   actual: number[];
   fitted: number[];
   weights: number[] | null;
-}
-
-/** The sample as the core gives it (Trainer.sample()). */
-export interface NativeSample {
-  seed: number;
-  rows: number;
-  actual: Float64Array;
-  fitted: Float64Array;
-  weights?: Float64Array | null;
 }
 
 /** The model as the report keeps it: everything but the serving internals (prediction shift, covariance factor). */
@@ -81,7 +73,7 @@ const LARGE_VIF = 10;
 const finiteOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
 
 /** The core's sample as plain arrays; null when there is none. */
-export function sampleOf(raw: NativeSample | null | undefined): ReportSample | null {
+export function sampleOf(raw: RowSample | null): ReportSample | null {
   if (!raw) return null;
   return { seed: raw.seed, rows: raw.rows, actual: Array.from(raw.actual), fitted: Array.from(raw.fitted), weights: raw.weights ? Array.from(raw.weights) : null };
 }
@@ -129,7 +121,10 @@ function modelWarnings(model: ReportModel): string[] {
     );
   }
   if (s.precision === 'extended') {
-    warnings.push('The design was too ill-conditioned for a one-pass double-precision solution: the fit used an extended-precision factorisation.');
+    warnings.push(
+      'The fit used an extended-precision (double-double) factorisation: small channels (up to 2^20 values) always are, ' +
+        'larger ones when a one-pass double-precision solution could not be certified exact.',
+    );
   }
   const inflated = (s.vif ?? []).flatMap((v, i) => (v !== null && v > LARGE_VIF ? [`${model.feature_names[i]} (${fmt(v)})`] : []));
   if (inflated.length > 0) warnings.push(`Variance inflation factors above ${LARGE_VIF}: ${inflated.join(', ')}.`);
@@ -175,8 +170,8 @@ export async function writeReport(paths: MlPaths, report: ReportDocument): Promi
 /**
  * What `linear report` takes from an earlier report.json: the channels'
  * metrics, the sample and the notes (the statistics come from model.json).
- * UNREADABLE_FILE when it is missing or is not a report of this format and
- * version.
+ * REPORT_NOT_FOUND when it is missing, REPORT_INVALID when it is not a
+ * report of this format and version.
  */
 export async function readReportInputs(paths: MlPaths): Promise<Omit<ReportInputs, 'model'>> {
   const file = reportFiles(paths).json;
@@ -186,14 +181,14 @@ export async function readReportInputs(paths: MlPaths): Promise<Omit<ReportInput
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new LinearError(
-      ErrorCode.UNREADABLE_FILE,
+      missing ? ErrorCode.REPORT_NOT_FOUND : ErrorCode.UNREADABLE_FILE,
       missing
         ? `no training report at ${file}; run train first (it writes output/data/report.json next to report.html)`
         : `cannot read ${file}: ${systemErrorReason(err)}`,
     );
   }
   const notOurs = (why: string) =>
-    new LinearError(ErrorCode.UNREADABLE_FILE, `${file} is not a training report of this program (${why}); run train again to write one`);
+    new LinearError(ErrorCode.REPORT_INVALID, `${file} is not a training report of this program (${why}); run train again to write one`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
