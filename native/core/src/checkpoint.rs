@@ -6,14 +6,15 @@
 //!
 //! The file holds a fingerprint of what it was made for (the caller's: the
 //! data's names and sizes, the hyperparameters, the host), the pass, how
-//! many sources are done, the header, and the state in the wire format of
-//! [`crate::segments::HostState`]; it ends in a CRC-32.
+//! many sources are done, the header, the state in the wire format of
+//! [`crate::segments::HostState`] and the row sample
+//! ([`crate::diagnostics::SampleState`]); it ends in a CRC-32.
 
 use crate::error::CoreError;
 use crate::segments::Reader;
 
 const MAGIC: &[u8; 4] = b"LNCK";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 
 /// Which pass a checkpoint is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub struct Checkpoint {
     pub header: Option<Vec<String>>,
     /// A `HostState` encoding of the segments ended so far.
     pub state: Vec<u8>,
+    /// A `SampleState` encoding of the row sample at the same boundary.
+    pub sample: Vec<u8>,
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -60,6 +63,7 @@ impl Checkpoint {
             }
         }
         put_bytes(&mut out, &self.state);
+        put_bytes(&mut out, &self.sample);
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -98,10 +102,12 @@ impl Checkpoint {
         };
         let length = input.u64()? as usize;
         let state = input.take(length)?.to_vec();
+        let length = input.u64()? as usize;
+        let sample = input.take(length)?.to_vec();
         if input.rest() != 0 {
-            return Err(bad("has bytes after its state"));
+            return Err(bad("has bytes after its row sample"));
         }
-        Ok(Checkpoint { fingerprint, pass, sources_done, header, state })
+        Ok(Checkpoint { fingerprint, pass, sources_done, header, state, sample })
     }
 }
 
@@ -117,6 +123,7 @@ mod tests {
             sources_done: 3,
             header: Some(vec!["y".into(), "x".into()]),
             state: vec![1, 2, 3],
+            sample: vec![4, 5],
         };
         let bytes = checkpoint.encode();
         assert_eq!(Checkpoint::decode(&bytes, "c").unwrap(), checkpoint);

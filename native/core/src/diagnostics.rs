@@ -9,6 +9,7 @@
 //! the same bits for any chunk size and thread count.
 
 use crate::dd::Dd;
+use crate::error::CoreError;
 use crate::solve::Fit;
 
 /// Most rows kept by the sample.
@@ -253,6 +254,17 @@ impl LogWeights {
     pub fn sum(&self) -> f64 {
         self.0.to_f64()
     }
+
+    pub fn encode(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.0.hi.to_le_bytes());
+        out[8..].copy_from_slice(&self.0.lo.to_le_bytes());
+        out
+    }
+
+    pub fn decode(input: &mut crate::segments::Reader<'_>) -> Result<LogWeights, CoreError> {
+        Ok(LogWeights(Dd { hi: input.f64()?, lo: input.f64()? }))
+    }
 }
 
 /// statsmodels' llf, aic and bic of a least-squares fit (OLS when
@@ -294,13 +306,69 @@ pub struct Reservoir {
     index: Vec<u64>,
     raw: Vec<f64>,
     weights: Vec<f64>,
+    /// Rows kept and seen at the last source boundary: what a checkpoint
+    /// taken mid-source holds (see [`Self::encode`]).
+    boundary_kept: usize,
+    boundary_seen: u64,
 }
 
 impl Reservoir {
     /// A sample of rows of `width` raw values (label and features).
     pub fn new(width: usize) -> Self {
         let capacity = SAMPLE_ROWS.min(SAMPLE_VALUES / (width + 1));
-        Reservoir { capacity, width, seen: 0, index: Vec::new(), raw: Vec::new(), weights: Vec::new() }
+        Reservoir { capacity, width, seen: 0, index: Vec::new(), raw: Vec::new(), weights: Vec::new(), boundary_kept: 0, boundary_seen: 0 }
+    }
+
+    /// A source ended: what a checkpoint holds from now on.
+    pub fn mark_boundary(&mut self) {
+        (self.boundary_kept, self.boundary_seen) = (self.index.len(), self.seen);
+    }
+
+    /// The sample as of the last source boundary, for a checkpoint: the rows
+    /// kept then, some of them since replaced by rows read after it. Those
+    /// rows are read again on resume and take the same slots again (a slot
+    /// depends on the row index alone), so the resumed sample ends as the
+    /// uninterrupted one does.
+    pub fn encode(&self) -> Vec<u8> {
+        let kept = self.boundary_kept;
+        let weights = if self.weights.is_empty() { &[][..] } else { &self.weights[..kept] };
+        let mut out = Vec::with_capacity(32 + 8 * (kept * (self.width + 2)));
+        for value in [self.width as u64, self.boundary_seen, kept as u64, u64::from(!weights.is_empty())] {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        self.index[..kept].iter().for_each(|i| out.extend_from_slice(&i.to_le_bytes()));
+        self.raw[..kept * self.width].iter().chain(weights).for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        out
+    }
+
+    /// What [`Self::encode`] wrote, for a design of raw rows `width` wide.
+    pub fn decode(input: &mut crate::segments::Reader<'_>, width: usize, from: &str) -> Result<Reservoir, CoreError> {
+        let bad = |what: &str| CoreError::InvalidArgument(format!("{from} holds a row sample {what}"));
+        let mut at = Reservoir::new(width);
+        if input.u64()? != width as u64 {
+            return Err(bad("of another width than the data"));
+        }
+        let seen = input.u64()?;
+        let kept = input.u64()?;
+        let weighted = input.u64()? == 1;
+        if kept > at.capacity as u64
+            || kept > seen
+            || (kept as usize).saturating_mul(width + 1 + usize::from(weighted)).saturating_mul(8) > input.rest()
+        {
+            return Err(bad("that does not fit its own sizes"));
+        }
+        let kept = kept as usize;
+        for _ in 0..kept {
+            at.index.push(input.u64()?);
+        }
+        for _ in 0..kept * width {
+            at.raw.push(input.f64()?);
+        }
+        for _ in 0..if weighted { kept } else { 0 } {
+            at.weights.push(input.f64()?);
+        }
+        (at.seen, at.boundary_kept, at.boundary_seen) = (seen, kept, seen);
+        Ok(at)
     }
 
     /// Raw rows, with their weights when weighted; rows of weight 0 are not the fit's and are skipped.
@@ -367,6 +435,42 @@ impl Reservoir {
         }
         let every_row = whole && self.seen == self.index.len() as u64;
         moments.diagnostics(if every_row { Source::Exact } else { Source::Sample })
+    }
+}
+
+/// What a checkpoint keeps of the row sample and Σ ln w, as of the last
+/// source boundary: a resumed job draws the same sample and sums as an
+/// uninterrupted one.
+#[derive(Clone, Debug, Default)]
+pub struct SampleState {
+    /// The pass under way gathers them.
+    pub collect: bool,
+    /// A finished pass gathered them.
+    pub collected: bool,
+    pub sample: Option<Reservoir>,
+    pub log_weights: LogWeights,
+}
+
+impl SampleState {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![u8::from(self.collect), u8::from(self.collected), u8::from(self.sample.is_some())];
+        if let Some(sample) = &self.sample {
+            out.extend_from_slice(&sample.encode());
+        }
+        out.extend_from_slice(&self.log_weights.encode());
+        out
+    }
+
+    /// What [`Self::encode`] wrote, for raw rows `width` wide.
+    pub fn decode(bytes: &[u8], width: usize, from: &str) -> Result<SampleState, CoreError> {
+        let mut input = crate::segments::Reader::new(bytes, from);
+        let flags = input.take(3)?.to_vec();
+        let sample = if flags[2] == 1 { Some(Reservoir::decode(&mut input, width, from)?) } else { None };
+        let log_weights = LogWeights::decode(&mut input)?;
+        if input.rest() != 0 {
+            return Err(CoreError::InvalidArgument(format!("{from} has bytes after its row sample")));
+        }
+        Ok(SampleState { collect: flags[0] == 1, collected: flags[1] == 1, sample, log_weights })
     }
 }
 

@@ -11,7 +11,7 @@ use crate::checkpoint::{Checkpoint, Pass};
 use crate::cv::{tune, Selection, Tuning};
 use crate::dd::Dd;
 use crate::decode::{ChannelReader, Declared, Decoder, SourceSummary, Width};
-use crate::diagnostics::{add_likelihood, LogWeights, Reservoir, ResidualPass, Sample};
+use crate::diagnostics::{add_likelihood, LogWeights, Reservoir, ResidualPass, Sample, SampleState};
 use crate::error::{CoreError, Location};
 use crate::estimator::{fit_factor, Penalties};
 use crate::folds::FoldAccumulator;
@@ -435,6 +435,8 @@ pub struct StreamingFit {
     /// from the first row); `collected` once such a pass ended.
     sample: Option<Reservoir>,
     log_weights: LogWeights,
+    /// Σ ln w as of the last source boundary (for checkpoints).
+    log_weights_at_boundary: LogWeights,
     collect: bool,
     collected: bool,
     /// A weight column named by its header name, until the header is read.
@@ -508,6 +510,7 @@ impl StreamingFit {
             residuals: None,
             sample: None,
             log_weights: LogWeights::default(),
+            log_weights_at_boundary: LogWeights::default(),
             collect: true,
             collected: false,
             weight_column_name: None,
@@ -613,6 +616,10 @@ impl StreamingFit {
             self.torn = true;
             return Ok(());
         }
+        if let Some(sample) = self.sample.as_mut() {
+            sample.mark_boundary();
+        }
+        self.log_weights_at_boundary.clone_from(&self.log_weights);
         if self.extended.is_none() {
             if let (Some(kept), Some(design)) = (self.retained.as_mut(), self.design) {
                 kept.segments.push((name.clone(), kept.raw.len() / design.width()));
@@ -1030,7 +1037,14 @@ impl StreamingFit {
             (None, None) => return None,
         };
         let header = self.header_row();
-        Some(Checkpoint { fingerprint: fingerprint.to_string(), pass, sources_done: self.sources_done, header, state }.encode())
+        let sample = SampleState {
+            collect: self.collect,
+            collected: self.collected,
+            sample: self.sample.clone(),
+            log_weights: self.log_weights_at_boundary.clone(),
+        }
+        .encode();
+        Some(Checkpoint { fingerprint: fingerprint.to_string(), pass, sources_done: self.sources_done, header, state, sample }.encode())
     }
 
     /// Continues from a checkpoint made for `fingerprint` (a fresh fit, or
@@ -1051,6 +1065,7 @@ impl StreamingFit {
             Pass::Extended => Resumed::Extended(HostState::decode(&checkpoint.state, from)?),
         };
         let (design, shift, rows_read) = resumed.basis();
+        let sampled = SampleState::decode(&checkpoint.sample, design.width(), from)?;
         if self.joined.as_ref().is_some_and(|joined| joined != shift) || design.fit_intercept != self.options.fit_intercept {
             return Err(CoreError::InvalidArgument(format!("{from} was made in another basis than this job's")));
         }
@@ -1072,8 +1087,9 @@ impl StreamingFit {
         }
         // The rows of the skipped sources are not in memory: small data is read again for its extended pass.
         (self.retained, self.rows_seen, self.header) = (None, rows_read, header);
-        // Nor in the sample: a later pass from the first row gathers it.
-        (self.collect, self.sample) = (false, None);
+        // The sample and Σ ln w continue from where they stood after the last source read.
+        (self.collect, self.collected, self.sample) = (sampled.collect, sampled.collected, sampled.sample);
+        (self.log_weights, self.log_weights_at_boundary) = (sampled.log_weights.clone(), sampled.log_weights);
         (self.expected_features, self.design) = (Some(design.features), Some(design));
         if weight_column.is_some() {
             (self.options.weight_column, self.weight_column_name) = (weight_column, None);
@@ -1891,8 +1907,7 @@ mod tests {
 
     /// The model without what comes from visiting rows (residual
     /// diagnostics, and the WLS log-likelihood that needs Σ ln w): on several
-    /// hosts they come from the leader's sample or are null, and a job
-    /// resumed in its last pass has no sample.
+    /// hosts they come from the leader's sample or are null.
     fn without_row_statistics(mut model: Model) -> Model {
         let s = &mut model.statistics;
         (s.residuals, s.log_likelihood, s.aic, s.bic) = (None, None, None, None);
@@ -1956,14 +1971,21 @@ mod tests {
         assert!(err.to_string().contains("(y,b,a) is not that of the job's first file with rows (y,a,b)"), "{err}");
     }
 
-    /// A fit of `files` stopped after `stop` sources of pass `stop_pass` (1 or 2) and resumed from its checkpoint.
-    fn resumed_after(files: &[(String, Vec<u8>)], stop_pass: usize, stop: usize) -> Model {
+    /// A fit of `files` stopped after `stop` sources of pass `stop_pass` (1
+    /// or 2), and when `torn` halfway through the next one (a stop while it
+    /// reads), and resumed from its checkpoint.
+    fn resumed_after(files: &[(String, Vec<u8>)], stop_pass: usize, stop: usize, torn: bool) -> Model {
         let all: Vec<_> = files.iter().collect();
         let mut first = weighted_by_name();
         let mut pass = 1;
         let saved = loop {
             if pass == stop_pass {
                 read(&mut first, &all[..stop]);
+                if torn {
+                    let (name, csv) = all[stop];
+                    first.begin_source(name);
+                    csv[..csv.len() / 2].chunks(1000).for_each(|chunk| first.push(chunk).unwrap());
+                }
                 break first.checkpoint("job").expect("a checkpoint after a finished source");
             }
             read(&mut first, &all);
@@ -1993,14 +2015,13 @@ mod tests {
         for (sizes, offset, passes) in [(vec![0, 40, 700, 0, 5, 300], 1e6, 1), (large.clone(), 1e6, 2), (large, 0.0, 1)] {
             let files = parts(&sizes, offset, 22);
             let (_, model) = on_one_host(&files);
+            assert!(model.statistics.residuals.is_some());
             for pass in 1..=passes {
-                for stop in [2, 3] {
-                    let resumed = resumed_after(&files, pass, stop);
-                    let complete = resumed.statistics.residuals.is_some();
-                    assert_eq!(complete, pass < passes || sizes.len() == 6, "a pass from the first row gathers the sample");
-                    let (resumed, model) =
-                        if complete { (resumed, model.clone()) } else { (without_row_statistics(resumed), without_row_statistics(model.clone())) };
-                    assert_eq!(resumed.to_json().unwrap(), model.to_json().unwrap(), "{sizes:?} stopped in pass {pass} after {stop} files");
+                for (stop, torn) in [(2, false), (3, false), (2, true)] {
+                    // The row sample, and with it the residual diagnostics, resume too.
+                    let resumed = resumed_after(&files, pass, stop, torn);
+                    let at = format!("{sizes:?} stopped in pass {pass} after {stop} files{}", if torn { " and half the next" } else { "" });
+                    assert_eq!(resumed.to_json().unwrap(), model.to_json().unwrap(), "{at}");
                 }
             }
         }

@@ -248,7 +248,7 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("eight bytes")))
     }
 
-    fn f64(&mut self) -> Result<f64, CoreError> {
+    pub(crate) fn f64(&mut self) -> Result<f64, CoreError> {
         Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("eight bytes")))
     }
 }
