@@ -1650,22 +1650,17 @@ mod tests {
 
     /// Streams `csv` in `chunk`-byte pieces, with every further pass `finish` asks for.
     fn fit_streamed(options: FitOptions, csv: &[u8], chunk: usize, threads: usize) -> Fit {
-        let mut fit = StreamingFit::new(options, None, threads).unwrap();
-        loop {
-            fit.begin_source("data.csv");
-            for piece in csv.chunks(chunk) {
-                fit.push(piece).unwrap();
-            }
-            fit.end_source().unwrap();
-            match fit.finish().unwrap() {
-                Some(done) => return done,
-                None => fit.start_next_pass().unwrap(),
-            }
-        }
+        streamed(options, csv, chunk, threads).0
     }
 
     /// The fit and its row sample, streamed in `chunk`-byte pieces.
     fn streamed_with_sample(options: FitOptions, csv: &[u8], chunk: usize, threads: usize) -> (Fit, Sample, u32) {
+        let (fit, sample, passes) = streamed(options, csv, chunk, threads);
+        (fit, sample.expect("a row sample"), passes)
+    }
+
+    /// The fit, its row sample (if one was drawn) and the passes it took.
+    fn streamed(options: FitOptions, csv: &[u8], chunk: usize, threads: usize) -> (Fit, Option<Sample>, u32) {
         let mut fit = StreamingFit::new(options, None, threads).unwrap();
         let mut passes = 1;
         loop {
@@ -1675,7 +1670,7 @@ mod tests {
             }
             fit.end_source().unwrap();
             match fit.finish().unwrap() {
-                Some(done) => return (done, fit.sample().unwrap(), passes),
+                Some(done) => return (done, fit.sample(), passes),
                 None => {
                     passes += 1;
                     fit.start_next_pass().unwrap();
