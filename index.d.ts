@@ -209,6 +209,7 @@ export interface BindingHostShare {
   bytes: number
 }
 
+/** A host's state as the leader received it. */
 export interface BindingHostState {
   host: string
   state: Buffer
@@ -244,10 +245,7 @@ export interface BindingResumePoint {
   sourcesDone: number
 }
 
-/**
- * A host's state as the leader received it.
- * A deterministic sample of the training rows (of weight > 0), in reading order.
- */
+/** A deterministic sample of the training rows (of weight > 0), in reading order. */
 export interface BindingSample {
   /** The fixed seed of the draw. */
   seed: number

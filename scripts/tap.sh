@@ -20,7 +20,7 @@ note() { echo "# $*"; }
 # A command failing outside any check stops the script (set -e): remember
 # where, so the EXIT trap can report it as a failure (see unfinished).
 set -E
-trap 'TAP_STOPPED_AT="line $LINENO: $BASH_COMMAND"' ERR
+trap '[[ $- == *e* ]] && TAP_STOPPED_AT="line $LINENO: $BASH_COMMAND"' ERR
 unfinished() { # in the EXIT trap: a run that ends before finish still reports a failure and the counts
   [[ ${TAP_FINISHED:-0} == 1 ]] && return 0
   not_ok "the test script stopped before its end (${TAP_STOPPED_AT:-exit status $1})"

@@ -47,7 +47,8 @@ if ! declare -F not_ok >/dev/null; then
   # shellcheck source=scripts/tap.sh
   source "$ROOT/scripts/tap.sh"
   cleanup() {
-    [[ ${HOSTS_LIB_ONLY:-0} == 1 ]] || unfinished "$?"
+    local status=$?
+    [[ ${HOSTS_LIB_ONLY:-0} == 1 ]] || unfinished "$status"
     if ! rm -rf "$TMP" 2>/dev/null; then
       $DOCKER run --rm -v "$TMP:/t" --entrypoint sh "$IMAGE" -c 'rm -rf /t/* /t/.[!.]*' >/dev/null 2>&1 || true
       rm -rf "$TMP" 2>/dev/null || true

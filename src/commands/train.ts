@@ -19,7 +19,7 @@ import { Trainer, type ChannelFormat, type FitOptions, type NativeFit } from '..
 import { streamFiles, type Spill } from '../readers/channel-stream';
 import { metricLines } from '../report/metrics';
 import { Progress } from '../report/progress';
-import { buildReport, channelRow, sampleOf, writeReport, type ReportSample } from '../report/report';
+import { buildReport, channelRow, removeReport, sampleOf, writeReport, type ReportSample } from '../report/report';
 import { summaryTable } from '../report/summary';
 import { scoreChannel } from './score-channel';
 import { Checkpoints } from './checkpoints';
@@ -190,6 +190,7 @@ async function writeResults(
     }
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
+  await removeReport(paths);
   await writeModel(paths, model);
   await ctx.out(`${lines.join('\n')}\n`);
   ctx.log(`model written to ${paths.modelFile}`);

@@ -4,7 +4,12 @@ import type { ReportDocument } from './report';
 import { num, statisticsOf } from './summary';
 
 const cell = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? '' : num(v, digits));
-const escape = (text: string) => text.replace(/[|\\`*_]/g, (c) => `\\${c}`);
+/** Text from the data (column names, hosts) as Markdown shows it literally: no markup, HTML or line breaks. */
+const escape = (text: string) =>
+  text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;');
 
 export function reportMarkdown(report: ReportDocument): string {
   const m = report.model;

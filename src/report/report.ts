@@ -146,6 +146,11 @@ export function reportJson(report: ReportDocument): string {
 }
 
 /** Renders and writes report.html, report.md and report.json (each via a temp file and a rename); returns the HTML's path. */
+/** An earlier job's report, removed before a new model is written: it must never pass for the new model's. */
+export async function removeReport(paths: MlPaths): Promise<void> {
+  for (const file of Object.values(reportFiles(paths))) await fs.rm(file, { force: true });
+}
+
 export async function writeReport(paths: MlPaths, report: ReportDocument): Promise<string> {
   const files = reportFiles(paths);
   const texts: [string, string][] = [

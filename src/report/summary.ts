@@ -150,7 +150,15 @@ function diagnosticLines(model: SummaryModel, width: number): string[] {
   ];
   if (r.source === 'sample') {
     const dw = r.durbin_watson === null ? '; Durbin-Watson needs every row in reading order' : '';
-    lines.push(...wrap(`Residual diagnostics estimated from a deterministic sample of ${r.rows} of ${s.n} training rows${dw}.`, width));
+    const hosts = model.training?.hosts ?? [];
+    const of = hosts.length > 1 ? `the ${hosts[0].rows} rows ${hosts[0].host} read (of ${s.n})` : `${s.n} training rows`;
+    lines.push(
+      ...wrap(
+        `Residual diagnostics from a deterministic sample of ${r.rows} of ${of}: skew and kurtosis estimated from it, ` +
+          `Omnibus and Jarque-Bera taken at n=${s.n}${dw}.`,
+        width,
+      ),
+    );
   }
   return lines;
 }

@@ -345,7 +345,6 @@ pub struct BindingResumePoint {
     pub sources_done: f64,
 }
 
-/// A host's state as the leader received it.
 /// A deterministic sample of the training rows (of weight > 0), in reading order.
 #[napi(object)]
 pub struct BindingSample {
@@ -361,6 +360,7 @@ pub struct BindingSample {
     pub weights: Option<Float64Array>,
 }
 
+/// A host's state as the leader received it.
 #[napi(object)]
 pub struct BindingHostState {
     pub host: String,

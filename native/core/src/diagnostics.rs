@@ -118,8 +118,15 @@ impl Moments {
     /// The diagnostics of the residuals pushed; `durbin_watson` only when
     /// they were every row in reading order.
     pub fn diagnostics(&self, source: Source) -> ResidualDiagnostics {
+        self.diagnostics_of(source, self.count)
+    }
+
+    /// As [`Self::diagnostics`], the residuals pushed being a sample of
+    /// `population` rows: Omnibus and Jarque–Bera grow with the rows tested,
+    /// so theirs are taken at `population` from the sample's skew and kurtosis.
+    pub fn diagnostics_of(&self, source: Source, population: u64) -> ResidualDiagnostics {
         let n = self.count;
-        let mut d = shape(n, &self.sums);
+        let mut d = shape(n, &self.sums, population);
         d.source = source;
         if source == Source::Exact && n >= 2 && self.sums[1].hi > 0.0 {
             d.durbin_watson = (self.steps / self.sums[1]).to_f64();
@@ -128,8 +135,9 @@ impl Moments {
     }
 }
 
-/// Skew, kurtosis and the normality tests from power sums of `n` values.
-fn shape(n: u64, sums: &[Dd; 4]) -> ResidualDiagnostics {
+/// Skew and kurtosis from power sums of `n` values, and the normality tests
+/// of `population` values with that skew and kurtosis (`n` for every row).
+fn shape(n: u64, sums: &[Dd; 4], population: u64) -> ResidualDiagnostics {
     let nan = f64::NAN;
     let mut d = ResidualDiagnostics {
         source: Source::Exact,
@@ -158,12 +166,12 @@ fn shape(n: u64, sums: &[Dd; 4]) -> ResidualDiagnostics {
     }
     let skew = (m3 / (m2 * m2.sqrt())).to_f64();
     let kurtosis = (m4 / (m2 * m2)).to_f64();
-    let nf = n as f64;
+    let nf = population as f64;
     d.skew = skew;
     d.kurtosis = kurtosis;
     d.jarque_bera = nf / 6.0 * (skew * skew + (kurtosis - 3.0) * (kurtosis - 3.0) / 4.0);
     d.jarque_bera_p_value = (-d.jarque_bera / 2.0).exp();
-    if n >= 8 {
+    if population >= 8 {
         let k2 = skew_z(skew, nf).powi(2) + kurtosis_z(kurtosis, nf).powi(2);
         d.omnibus = k2;
         d.omnibus_p_value = (-k2 / 2.0).exp();
@@ -434,7 +442,11 @@ impl Reservoir {
             moments.push(if w == 1.0 { e.to_f64() } else { (e * Dd::from(w.sqrt())).to_f64() });
         }
         let every_row = whole && self.seen == self.index.len() as u64;
-        moments.diagnostics(if every_row { Source::Exact } else { Source::Sample })
+        if every_row {
+            return moments.diagnostics(Source::Exact);
+        }
+        // The tests speak for the fit's rows (every host's, on several).
+        moments.diagnostics_of(Source::Sample, fit.statistics.n)
     }
 }
 
