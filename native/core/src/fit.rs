@@ -780,6 +780,15 @@ impl StreamingFit {
 
     /// Rows without the weight column into the pass under way.
     fn accumulate(&mut self, raw: &[f64], weights: Option<&[f64]>) {
+        if let Some(kept) = self.retained.as_mut() {
+            let weights = weights.unwrap_or_default();
+            if kept.raw.len() + kept.weights.len() + raw.len() + weights.len() <= RETAIN_VALUES {
+                kept.raw.extend_from_slice(raw);
+                kept.weights.extend_from_slice(weights);
+            } else {
+                self.retained = None;
+            }
+        }
         if self.collect {
             let width = self.design.expect("set with the accumulator").width();
             self.sample.get_or_insert_with(|| Reservoir::new(width)).push_rows(raw, weights);
@@ -804,15 +813,6 @@ impl StreamingFit {
             (None, _) => feed(self.double.as_mut().expect("design implies an accumulator"), raw, weights),
         }
         self.rows_seen += (raw.len() / self.design.expect("set with the accumulator").width()) as u64;
-        if let Some(kept) = self.retained.as_mut() {
-            let weights = weights.unwrap_or_default();
-            if kept.raw.len() + kept.weights.len() + raw.len() + weights.len() <= RETAIN_VALUES {
-                kept.raw.extend_from_slice(raw);
-                kept.weights.extend_from_slice(weights);
-            } else {
-                self.retained = None;
-            }
-        }
     }
 
     /// The fit, or `None` when the sources must be streamed once more (see [`Self::next_pass`]).
@@ -885,13 +885,13 @@ impl StreamingFit {
                 (sample.map(|sample| sample.diagnostics(fit, whole)), whole.then(|| self.log_weights.sum()))
             }
         };
-        fit.residuals = diagnostics;
+        // No residual degrees of freedom: the residuals are rounding noise, with no shape to test.
+        fit.residuals = diagnostics.filter(|_| fit.statistics.df_resid > 0.0);
         add_likelihood(fit, weighted, sum_log_weights);
     }
 
     /// The row sample with the finished fit's predictions: `None` before the
-    /// fit, or when no pass read the rows from the first (a resumed job with
-    /// one pass). On several hosts, the leader's sample is of the rows it read.
+    /// fit. On several hosts, the leader's sample is of the rows it read.
     pub fn sample(&self) -> Option<Sample> {
         let fit = self.fitted.as_ref()?;
         self.sample.as_ref().filter(|_| self.collected).map(|sample| sample.sample(fit))
@@ -976,6 +976,11 @@ impl StreamingFit {
                     extended.keep_segments();
                 }
                 self.extended = Some(extended);
+                // Small data read again (a resumed job): its rows are kept, as
+                // an uninterrupted job kept them, for exact residual diagnostics.
+                if self.joined.is_none() && self.small(self.rows_seen) {
+                    self.retained = Some(Retained::default());
+                }
                 Some(design.features)
             }
             (Some(NextPass::Residuals), Some(design), _) if self.residuals.is_some() => Some(design.features),
@@ -2007,7 +2012,9 @@ mod tests {
     #[test]
     fn a_resumed_fit_has_the_bits_of_an_uninterrupted_one() {
         let large = vec![100_000, 0, 150_000, 80_001];
-        for (sizes, offset, passes) in [(vec![0, 40, 700, 0, 5, 300], 1e6, 1), (large.clone(), 1e6, 2), (large, 0.0, 1)] {
+        for (sizes, offset, passes) in
+            [(vec![0, 40, 700, 0, 5, 300], 1e6, 1), (vec![30_000, 0, 40_000, 20_001], 1e6, 1), (large.clone(), 1e6, 2), (large, 0.0, 1)]
+        {
             let files = parts(&sizes, offset, 22);
             let (_, model) = on_one_host(&files);
             assert!(model.statistics.residuals.is_some());
