@@ -5,7 +5,6 @@
  * same document gives the same SVG.
  */
 import type { ChannelRow, ReportDocument, ReportSample } from './report';
-import { statisticsOf } from './summary';
 
 /** One chart of the page: its id suffix, its caption and its SVG. */
 export interface Chart {
@@ -181,7 +180,7 @@ function shownFeatures(report: ReportDocument): number[] {
 
 function coefficients(report: ReportDocument): { spec: Spec; intervals: boolean; level: number | null; shown: number } {
   const m = report.model;
-  const ci = statisticsOf(m.statistics).conf_int ?? null;
+  const ci = m.statistics.conf_int ?? null;
   const shown = shownFeatures(report);
   const values = shown.map((i) => ({
     feature: m.feature_names[i],

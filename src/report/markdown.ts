@@ -1,7 +1,7 @@
 /** report.md: the training report for terminals and pull requests (the charts are in report.html). */
 import { sampleNote } from './charts';
 import type { ReportDocument } from './report';
-import { num, statisticsOf } from './summary';
+import { num } from './summary';
 
 const cell = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? '' : num(v, digits));
 /** Text from the data (column names, hosts) as Markdown shows it literally: no markup, HTML or line breaks. */
@@ -13,7 +13,7 @@ const escape = (text: string) =>
 
 export function reportMarkdown(report: ReportDocument): string {
   const m = report.model;
-  const s = statisticsOf(m.statistics);
+  const s = m.statistics;
   const out: string[] = [`# Training report: ${escape(m.label_name)}`, '', `Generated ${report.generated_at} (${report.format} version ${report.version}).`, ''];
   if (report.warnings.length > 0) {
     out.push('## Warnings', '', ...report.warnings.map((w) => `- ${escape(w)}`), '');

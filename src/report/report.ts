@@ -14,7 +14,7 @@ import type { ModelDocument } from '../model/model';
 import type { RowSample } from '../native';
 import { reportHtml } from './html';
 import { reportMarkdown } from './markdown';
-import { statisticsOf, summaryTable } from './summary';
+import { summaryTable } from './summary';
 
 export const REPORT_FORMAT = 'linear-report';
 export const REPORT_VERSION = 1;
@@ -109,7 +109,7 @@ const fmt = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3
 /** What the model itself says a reader should look at. */
 function modelWarnings(model: ReportModel): string[] {
   const warnings: string[] = [];
-  const s = statisticsOf(model.statistics);
+  const s = model.statistics;
   const aliased = model.feature_names.filter((_, i) => model.aliased[i]);
   if (aliased.length > 0) {
     warnings.push(`Aliased columns (linear combinations of earlier columns; coefficient set to 0): ${aliased.join(', ')}.`);

@@ -4,30 +4,6 @@ import type { CrossValidation, ModelDocument, PerParameter } from '../model/mode
 /** What the summary reads of a model: everything but the serving internals. */
 export type SummaryModel = Omit<ModelDocument, 'prediction' | 'inference'>;
 
-/** Statistics the core adds for the summary and the report; optional for models written before they were recorded. */
-export interface ExtraStatistics {
-  log_likelihood?: number | null;
-  aic?: number | null;
-  bic?: number | null;
-  conf_int?: { level: number; lower: PerParameter; upper: PerParameter } | null;
-  vif?: (number | null)[];
-  residuals?: {
-    source: 'exact' | 'sample';
-    rows: number;
-    skew: number | null;
-    kurtosis: number | null;
-    omnibus: number | null;
-    omnibus_p_value: number | null;
-    jarque_bera: number | null;
-    jarque_bera_p_value: number | null;
-    durbin_watson: number | null;
-  } | null;
-}
-
-export function statisticsOf(s: ModelDocument['statistics']): ModelDocument['statistics'] & ExtraStatistics {
-  return s as ModelDocument['statistics'] & ExtraStatistics;
-}
-
 const MIN_WIDTH = 78;
 const CELL = 11;
 
@@ -72,7 +48,7 @@ function wrap(text: string, width: number): string[] {
  * residual diagnostics (from a row sample when the data was not kept).
  */
 export function summaryTable(model: SummaryModel): string {
-  const s = statisticsOf(model.statistics);
+  const s = model.statistics;
   const names = model.feature_names;
   const nameWidth = Math.min(24, Math.max(9, ...names.map((n) => n.length))) + 2;
   const ci = s.conf_int ?? null;
@@ -138,7 +114,7 @@ function ciHeadings(level: number): [string, string] {
 
 /** statsmodels' bottom block: residual shape, autocorrelation and the condition number. */
 function diagnosticLines(model: SummaryModel, width: number): string[] {
-  const s = statisticsOf(model.statistics);
+  const s = model.statistics;
   const r = s.residuals ?? null;
   const cond = ['Cond. No.:', num(s.condition_number, 3)] as [string, string];
   if (r === null) return [pair(width, ['Residual diagnostics:', 'n/a'], cond)];
