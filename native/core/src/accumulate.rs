@@ -21,17 +21,35 @@
 //!
 //! Rows are cut into fixed blocks numbered from the first row of their
 //! segment (a source: see [`crate::segments`]); block b goes to lane
-//! b mod LANES, lanes merge in a fixed order at the segment's end, and
-//! segments merge in the order of their names. So the result is
+//! b mod L, lanes merge in a fixed order at the segment's end, and
+//! segments merge in the order of their names. L depends on the width of
+//! the design alone (see [`lanes`]), never on the threads, so the result is
 //! bit-identical however the bytes were chunked, however many threads did
-//! the work and however the sources were spread over hosts.
+//! the work and however the sources were spread over hosts, while up to L
+//! threads share the work.
 
 use crate::scalar::Scalar;
 use crate::segments::{Reduction, Segment};
 use crate::tsqr::Triangle;
 
 pub const BLOCK_ROWS: usize = 256;
-pub const LANES: usize = 4;
+
+/// Enough lanes for the cores of the largest training instances.
+const MAX_LANES: usize = 64;
+/// Wide designs keep at least this many, whatever their triangles cost.
+const MIN_LANES: usize = 4;
+/// What one accumulator's lanes may take before a wider design gets fewer.
+const LANE_BYTES: u64 = 32 << 20;
+
+/// The lanes of an accumulator for `design`: as many as fit [`LANE_BYTES`]
+/// in double-double triangles (the larger of the two passes' kinds, so both
+/// passes deal blocks alike), within [`MIN_LANES`]..=[`MAX_LANES`]. 64 up to
+/// about 180 features, 4 from about 720.
+pub fn lanes(design: Design) -> usize {
+    let k = design.columns() as u64;
+    let triangle = k * k * 16;
+    (LANE_BYTES / triangle).clamp(MIN_LANES as u64, MAX_LANES as u64) as usize
+}
 
 /// The shape of the problem: `features` columns after the label.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,7 +161,7 @@ impl<T: Scalar> Accumulator<T> {
         Accumulator {
             design,
             shift: None,
-            lanes: Self::fresh_lanes(design),
+            lanes: Self::fresh_lanes(design, lanes(design)),
             pending: Vec::with_capacity(BLOCK_ROWS * design.width()),
             pending_roots: Vec::with_capacity(BLOCK_ROWS),
             positive: Vec::new(),
@@ -154,12 +172,12 @@ impl<T: Scalar> Accumulator<T> {
             segment_weight: 0.0,
             reduction: Reduction::default(),
             kept: None,
-            threads: threads.clamp(1, LANES),
+            threads: threads.clamp(1, lanes(design)),
         }
     }
 
-    fn fresh_lanes(design: Design) -> Vec<Triangle<T>> {
-        (0..LANES).map(|_| Triangle::zeros(design.columns())).collect()
+    fn fresh_lanes(design: Design, count: usize) -> Vec<Triangle<T>> {
+        (0..count).map(|_| Triangle::zeros(design.columns())).collect()
     }
 
     /// Starts from a known shift (a second pass must use the first one's).
@@ -319,11 +337,12 @@ impl<T: Scalar> Accumulator<T> {
         let design = self.design;
         let shift = self.shift.as_ref().expect("the shift is set with the first block");
         let threads = self.threads.min(count);
+        let lanes = self.lanes.len();
         let work = |lane_ids: Vec<(usize, &mut Triangle<T>)>| {
             let mut scratch = vec![T::default(); BLOCK_ROWS * design.columns()];
             for (lane, triangle) in lane_ids {
-                let offset = (LANES + lane - (first % LANES as u64) as usize) % LANES;
-                for b in (offset..count).step_by(LANES) {
+                let offset = (lanes + lane - (first % lanes as u64) as usize) % lanes;
+                for b in (offset..count).step_by(lanes) {
                     // A stopped job's factor is never solved (solve checks too): stop folding.
                     if crate::cancel::requested() {
                         return;
@@ -356,8 +375,12 @@ impl<T: Scalar> Accumulator<T> {
         }
         let width = self.design.width();
         let rest = self.pending.len() / width;
+        let lanes = self.lanes.len();
+        // Lanes no block reached are zero: they are left out of the merge (a
+        // rule of the block count alone, so the bits stay the same).
+        let touched = (self.blocks + u64::from(rest > 0)).min(lanes as u64) as usize;
         if rest > 0 {
-            let lane = (self.blocks % LANES as u64) as usize;
+            let lane = (self.blocks % lanes as u64) as usize;
             let mut scratch = vec![T::default(); rest * self.design.columns()];
             let shift = self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &self.pending));
             fill_block(self.design, shift, &self.pending, Some(&self.pending_roots), &mut scratch);
@@ -365,9 +388,9 @@ impl<T: Scalar> Accumulator<T> {
             self.pending.clear();
             self.pending_roots.clear();
         }
-        let mut lanes = std::mem::replace(&mut self.lanes, Self::fresh_lanes(self.design)).into_iter();
-        let mut triangle = lanes.next().expect("at least one lane");
-        for other in lanes {
+        let mut ended = std::mem::replace(&mut self.lanes, Self::fresh_lanes(self.design, lanes)).into_iter().take(touched);
+        let mut triangle = ended.next().expect("a segment with rows reached a lane");
+        for other in ended {
             triangle.merge(&other);
         }
         if crate::cancel::requested() {
@@ -482,6 +505,21 @@ mod tests {
         for &(piece, threads) in &[(1, 1), (7, 2), (255, 2), (256, 3), (1000, 4), (2999, 2)] {
             let other = factor_in_pieces(&raw, design, piece, threads);
             assert_eq!(other.rows, 3000);
+            assert_eq!(reference.triangle.entries(), other.triangle.entries(), "piece {piece}, threads {threads}");
+        }
+    }
+
+    #[test]
+    fn the_lanes_depend_on_the_width_alone_and_any_number_of_threads_gives_the_same_bits() {
+        let narrow = Design { features: 5, fit_intercept: true };
+        assert_eq!(lanes(narrow), MAX_LANES);
+        assert_eq!(lanes(Design { features: 2000, fit_intercept: true }), MIN_LANES);
+        // More blocks than lanes, so every lane takes several and some fewer.
+        let n = 3 * MAX_LANES * BLOCK_ROWS + 1000;
+        let raw = rows(n, 5, 4);
+        let reference = factor_in_pieces(&raw, narrow, n, 1);
+        for &(piece, threads) in &[(n, 2), (n, 7), (5000, 16), (BLOCK_ROWS * 3, 64), (n / 3, 200)] {
+            let other = factor_in_pieces(&raw, narrow, piece, threads);
             assert_eq!(reference.triangle.entries(), other.triangle.entries(), "piece {piece}, threads {threads}");
         }
     }

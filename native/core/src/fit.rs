@@ -6,7 +6,7 @@
 //! Large arrays in memory are refined instead (residuals in double-double)
 //! while the condition number lets refinement converge.
 
-use crate::accumulate::{Accumulator, Design, Factor, Shift, LANES};
+use crate::accumulate::{lanes, Accumulator, Design, Factor, Shift};
 use crate::checkpoint::{Checkpoint, Pass};
 use crate::cv::{tune, Selection, Tuning};
 use crate::dd::Dd;
@@ -141,7 +141,7 @@ impl FitOptions {
 /// and the condition number's f64 matrices.
 pub fn solver_memory(design: Design) -> u64 {
     let k = design.columns() as u64;
-    let lanes = LANES as u64 * 16;
+    let lanes = lanes(design) as u64 * 16;
     let solve = 3 * 16 + 3 * 8;
     k * k * (lanes + solve)
 }

@@ -9,14 +9,14 @@
 //! whole (as a plain [`Accumulator`] takes it), so the factors are of one
 //! basis and merge, and [`Folds::all`] is the factor of all the data.
 
-use crate::accumulate::{on_threads, Accumulator, Design, Factor, Shift, BLOCK_ROWS, LANES};
+use crate::accumulate::{on_threads, Accumulator, Design, Factor, Shift, BLOCK_ROWS};
 use crate::dd::Dd;
 use crate::error::CoreError;
 use crate::solve::Fit;
 
 /// Values a fold collects before its accumulator folds them: enough whole
-/// rounds of blocks over the lanes that threads start seldom, few enough
-/// that k batches stay small beside the factors.
+/// blocks that threads start seldom, few enough that k batches stay small
+/// beside the factors.
 const BATCH_VALUES: usize = 1 << 16;
 
 /// Rows -> one factor per fold. The folds fill their batches together (rows
@@ -53,7 +53,7 @@ impl FoldAccumulator {
             return Err(CoreError::InvalidArgument("no features and no intercept: there is nothing to fit".into()));
         }
         let width = design.width();
-        let round = LANES * BLOCK_ROWS * width;
+        let block = BLOCK_ROWS * width;
         Ok(FoldAccumulator {
             design,
             folds,
@@ -64,7 +64,7 @@ impl FoldAccumulator {
             dealt: vec![Vec::new(); folds],
             dealt_weights: vec![Vec::new(); folds],
             weighted: false,
-            batch_len: round * (BATCH_VALUES / round).max(1),
+            batch_len: block * (BATCH_VALUES / block).max(1),
             next: 0,
             rows: 0,
         })

@@ -407,6 +407,57 @@ pub(super) fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
     simple_number(s).or_else(|| fallback(s))
 }
 
+/// ASCII '0' in each byte of a word.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// Powers of ten that fit a u64 digit group.
+const POW10_INT: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+/// Appends the digits at `s[i..]` to `mantissa` (wrapping past 19 digits,
+/// which the caller refuses) and answers where they end. Eight bytes at a
+/// time: a decimal cell costs a few word operations, not a loop per digit.
+#[inline(always)]
+fn digit_run(s: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
+    while let Some(bytes) = s.get(i..i + 8) {
+        let word = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+        let count = leading_digits(word);
+        if count > 0 {
+            *mantissa = mantissa.wrapping_mul(POW10_INT[count]).wrapping_add(digits_value(word, count));
+            i += count;
+        }
+        if count < 8 {
+            return i;
+        }
+    }
+    while i < s.len() && s[i].is_ascii_digit() {
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
+        i += 1;
+    }
+    i
+}
+
+/// How many of a little-endian word's first bytes are ASCII digits. A byte
+/// is flagged when above '9' (the add sets its top bit) or below '0' (the
+/// subtract does); carries and borrows only reach bytes after the first
+/// flagged one, which are not counted.
+#[inline(always)]
+fn leading_digits(word: u64) -> usize {
+    let flagged = (word.wrapping_add(0x4646_4646_4646_4646) | word.wrapping_sub(ZEROS)) & 0x8080_8080_8080_8080;
+    (flagged.trailing_zeros() / 8) as usize
+}
+
+/// The number the first `count` (1..=8) digit bytes of `word` spell: they are
+/// moved to the low end of an eight-digit group (zeros before them) and
+/// combined in pairs, fours and eights by three multiplies.
+#[inline(always)]
+fn digits_value(word: u64, count: usize) -> u64 {
+    let digits = word.wrapping_sub(ZEROS) << (8 * (8 - count));
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8);
+    let low = (pairs & 0x0000_00FF_0000_00FF).wrapping_mul(0x000F_4240_0000_0064);
+    let high = ((pairs >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(0x0000_2710_0000_0001);
+    u64::from(low.wrapping_add(high).wrapping_shr(32) as u32)
+}
+
 /// The fast path alone: `None` for anything it cannot round exactly.
 #[inline(always)]
 fn simple_number(s: &[u8]) -> Option<(f64, usize)> {
@@ -423,21 +474,13 @@ fn simple_number(s: &[u8]) -> Option<(f64, usize)> {
         _ => false,
     };
     let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
     let start = i;
-    while i < s.len() && s[i].is_ascii_digit() {
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
-        i += 1;
-    }
-    digits += i - start;
+    i = digit_run(s, i, &mut mantissa);
+    let mut digits = i - start;
     let mut scale: i64 = 0;
     if i < s.len() && s[i] == b'.' {
-        i += 1;
-        let fraction = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
-            i += 1;
-        }
+        let fraction = i + 1;
+        i = digit_run(s, fraction, &mut mantissa);
         digits += i - fraction;
         scale = -((i - fraction) as i64);
     }
@@ -477,7 +520,6 @@ fn simple_number(s: &[u8]) -> Option<(f64, usize)> {
     Some((if negative { -value } else { value }, i))
 }
 
-#[cold]
 fn fallback(s: &[u8]) -> Option<(f64, usize)> {
     match fast_float2::parse_partial::<f64, _>(s) {
         Ok((value, used)) if used > 0 => Some((value, used)),
@@ -514,18 +556,27 @@ fn split_at_lines(bytes: &[u8], parts: usize) -> Vec<&[u8]> {
 }
 
 /// Parses complete lines into `values`: the line count, or the 0-based
-/// index of the bad line.
+/// index of the bad line. The common row is parsed where it lies, its end
+/// found by the number parser; only an unusual one is cut out first.
 fn parse_lines(bytes: &[u8], width: usize, values: &mut Vec<f64>) -> (u64, Result<(), (u64, CellError)>) {
     let mut start = 0;
     let mut lines = 0u64;
-    for end in memchr_iter(b'\n', bytes) {
-        let line = &bytes[start..end];
-        start = end + 1;
-        if !is_blank(line) {
-            if let Err(cell) = parse_row(line, width, values) {
-                return (lines, Err((lines, cell)));
+    while start < bytes.len() {
+        let rest = &bytes[start..];
+        let end = match parse_plain_line(rest, width, values) {
+            Some(end) => end,
+            None => {
+                let end = memchr(b'\n', rest).unwrap_or(rest.len());
+                let line = &rest[..end];
+                if !is_blank(line) {
+                    if let Err(cell) = parse_row(line, width, values) {
+                        return (lines, Err((lines, cell)));
+                    }
+                }
+                end
             }
-        }
+        };
+        start += end + 1;
         lines += 1;
     }
     (lines, Ok(()))
@@ -615,33 +666,40 @@ fn cell_text(line: &[u8], start: usize) -> String {
     cell_string(&line[start..cell_end(line, start)])
 }
 
-/// The common row: `width` plain numbers separated by commas, nothing else.
-/// Anything unusual returns false with `out` untouched, for `parse_row`.
+/// The common row: `width` plain finite numbers separated by commas, then
+/// `\n` or `\r\n`. Answers where its `\n` is; anything unusual answers
+/// `None` with `out` untouched, for `parse_row` and its exact errors.
 #[inline(always)]
-fn parse_plain_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> bool {
+fn parse_plain_line(bytes: &[u8], width: usize, out: &mut Vec<f64>) -> Option<usize> {
     let before = out.len();
     let mut pos = 0;
     for column in 0..width {
-        match simple_number(&line[pos..]) {
+        match plain_number(&bytes[pos..]) {
             Some((value, used)) => {
                 out.push(value);
                 pos += used;
             }
             None => break,
         }
-        if column + 1 == width {
-            if pos == line.len() {
-                return true;
-            }
-            break;
+        match bytes.get(pos) {
+            Some(b',') if column + 1 < width => pos += 1,
+            Some(b'\n') if column + 1 == width => return Some(pos),
+            Some(b'\r') if column + 1 == width && bytes.get(pos + 1) == Some(&b'\n') => return Some(pos + 1),
+            _ => break,
         }
-        if line.get(pos) != Some(&b',') {
-            break;
-        }
-        pos += 1;
     }
     out.truncate(before);
-    false
+    None
+}
+
+/// A finite number at the start of `s`: the fast path, or the general parser
+/// for long mantissas and large exponents (no error is reported from here).
+#[inline(always)]
+fn plain_number(s: &[u8]) -> Option<(f64, usize)> {
+    match simple_number(s) {
+        Some(found) => Some(found),
+        None => fallback(s).filter(|(value, _)| value.is_finite()),
+    }
 }
 
 /// Parses one data row of exactly `width` cells into `out` (nothing is
@@ -651,9 +709,6 @@ fn parse_row(line: &[u8], width: usize, out: &mut Vec<f64>) -> Result<(), CellEr
         Some(b'\r') => &line[..line.len() - 1],
         _ => line,
     };
-    if parse_plain_row(line, width, out) {
-        return Ok(());
-    }
     let before = out.len();
     let fail = |out: &mut Vec<f64>, e: CellError| {
         out.truncate(before);
@@ -779,6 +834,29 @@ mod tests {
             let (value, used) = parse_number(cell.as_bytes()).unwrap();
             assert_eq!(used, cell.len(), "{cell}");
             assert_eq!(value.to_bits(), cell.parse::<f64>().unwrap().to_bits(), "{cell}");
+        }
+    }
+
+    /// The value and length of the longest start of `text` the standard library reads as a number.
+    fn longest_number_prefix(text: &str) -> Option<(f64, usize)> {
+        (1..=text.len()).rev().filter(|&end| text.is_char_boundary(end)).find_map(|end| text[..end].parse::<f64>().ok().map(|v| (v, end)))
+    }
+
+    #[test]
+    fn digit_runs_of_any_length_end_at_the_first_other_byte() {
+        // Eight bytes at a time: each run length against each kind of byte
+        // after it (above '9', below '0', non-ASCII), mid-buffer and at its end.
+        let digits = "98765432109876543210";
+        for length in 1..=digits.len() {
+            for whole in [&digits[..length], "0"] {
+                let cell = if whole == "0" { format!("0.{}", &digits[..length]) } else { whole.to_string() };
+                for after in ["", ",1", "\n", ":", "/", "\u{e9}", "\u{ff}x", "e", "e2,", "E-3\n", ".", "-"] {
+                    let text = format!("{cell}{after}");
+                    let expected = longest_number_prefix(&text);
+                    let got = parse_number(text.as_bytes());
+                    assert_eq!(got.map(|(v, used)| (v.to_bits(), used)), expected.map(|(v, used)| (v.to_bits(), used)), "{text:?}");
+                }
+            }
         }
     }
 
