@@ -4,11 +4,12 @@
  * run never leaves a truncated file that a later run would trust.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DATA_DIR, tsNodeArgs } from './paths';
+import { DATA_DIR, PYTHON_DIR, tsNodeArgs } from './paths';
 import { run } from './processes';
+import { PYTHON_ENV } from './python';
 
 /** The generator runs at ~15 MB/s, so larger files repeat one generated block. */
 export const BLOCK_MB = 64;
@@ -46,10 +47,29 @@ export function sizeLabel(megabytes: number): string {
  * generated block, or whole copies of it plus a prefix. Repeated rows change
  * nothing about the cost of a least-squares pass, and the fit stays exact.
  */
-export function trainingCsv(features: number, megabytes: number, seed = 1): Promise<string> {
+export async function trainingCsv(features: number, megabytes: number, seed = 1): Promise<string> {
   const file = path.join(DATA_DIR, `train-p${features}-${megabytes}MB-seed${seed}.csv`);
+  return repeatedCsv(file, await csvBlock(features, seed), megabytes);
+}
+
+/** How users' files spell numbers, besides the generator's 6 significant digits. */
+export type NumberShape = 'doubles' | 'float32';
+
+/**
+ * A CSV of about `megabytes` MB as pandas writes a float64 (`doubles`) or
+ * float32 frame: a {@link BLOCK_MB} block written once by Python, repeated.
+ */
+export async function shapedCsv(python: string, shape: NumberShape, features: number, megabytes: number, seed = 1): Promise<string> {
+  const block = await complete(path.join(DATA_DIR, `block-${shape}-p${features}-seed${seed}.csv`), async (tmp) => {
+    await run(python, [path.join(PYTHON_DIR, 'write_number_shapes.py'), tmp, shape, String(BLOCK_MB), String(features), String(seed)], { env: PYTHON_ENV });
+  });
+  return repeatedCsv(path.join(DATA_DIR, `train-${shape}-p${features}-${megabytes}MB-seed${seed}.csv`), block, megabytes);
+}
+
+/** `block`'s rows repeated (then a prefix of them) to about `megabytes` MB, kept as `file`. */
+function repeatedCsv(file: string, block: string, megabytes: number): Promise<string> {
   return complete(file, async (tmp) => {
-    const rows = await readFile(await csvBlock(features, seed));
+    const rows = await readFile(block);
     const out = await open(tmp, 'w');
     try {
       let left = megabytes * MB;
@@ -63,6 +83,28 @@ export function trainingCsv(features: number, megabytes: number, seed = 1): Prom
       await out.close();
     }
   });
+}
+
+/**
+ * `csv` cut at line ends into `count` files of about equal size, in a
+ * directory kept next to it (a channel of many objects).
+ */
+export async function splitCsv(csv: string, count: number): Promise<string> {
+  const dir = `${csv.replace(/\.csv$/, '')}-in-${count}-files`;
+  if (existsSync(dir)) return dir;
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const bytes = await readFile(csv);
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const target = Math.round(((i + 1) * bytes.length) / count);
+    const end = i === count - 1 ? bytes.length : bytes.indexOf(0x0a, Math.max(start, target - 1)) + 1 || bytes.length;
+    await writeFile(path.join(tmp, `part-${String(i).padStart(5, '0')}.csv`), bytes.subarray(start, end));
+    start = end;
+  }
+  await rename(tmp, dir);
+  return dir;
 }
 
 export async function fileBytes(file: string): Promise<number> {

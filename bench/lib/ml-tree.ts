@@ -5,17 +5,19 @@ import { CLI, OUT_DIR } from './paths';
 import { measure, type MeasuredResult } from './processes';
 
 /**
- * <out>/trees/<name> with the CSV as its only training file. A hard link costs
- * no copy of a 2 GB file; a symbolic link (which the CLI follows) is the fallback
- * across file systems.
+ * <out>/trees/<name> with the CSV (or CSVs) as its training files. A hard link
+ * costs no copy of a 2 GB file; a symbolic link (which the CLI follows) is the
+ * fallback across file systems.
  */
-export async function mlTree(name: string, csv: string): Promise<string> {
+export async function mlTree(name: string, csv: string | string[]): Promise<string> {
   const root = path.join(OUT_DIR, 'trees', name);
   await rm(root, { recursive: true, force: true });
   const channel = path.join(root, 'input', 'data', 'train');
   await mkdir(channel, { recursive: true });
-  const target = path.join(channel, path.basename(csv));
-  await link(csv, target).catch(() => symlink(csv, target));
+  for (const file of typeof csv === 'string' ? [csv] : csv) {
+    const target = path.join(channel, path.basename(file));
+    await link(file, target).catch(() => symlink(file, target));
+  }
   return root;
 }
 

@@ -4,6 +4,7 @@ import { MB, sizeLabel } from '../lib/data';
 import { err, num, type Table } from '../lib/format';
 import { valueOf } from '../lib/outcome';
 import type { InMemoryResults } from './in-memory';
+import { coreSpeedUp, type RealDataResults, type RealDataRow } from './real-data';
 import type { ServingResults, ServingRow } from './serving';
 import type { TrainingResults, TrainingRow } from './training';
 
@@ -137,8 +138,45 @@ function servingVerdicts(serving: ServingResults): Verdict[] {
   ];
 }
 
-export function targetsTable(training: TrainingResults, inMemory: InMemoryResults, serving: ServingResults): Table {
-  const verdicts = [...trainingVerdicts(training), inMemoryVerdict(inMemory), ...servingVerdicts(serving)];
+/** The performance issue's training targets, on each spelling of real-world numbers. */
+function realDataVerdicts(real: RealDataResults): Verdict[] {
+  const plain = real.rows.filter((r) => r.layout === 'one file');
+  const basis = `p=10, ${plain.map((r) => r.spelling).join(', ')}`;
+  const each = (what: string, bound: number, value: (r: RealDataRow) => number | null, unit = '×'): Verdict => ({
+    target: what,
+    basis,
+    measured: plain.map((r) => `${r.spelling} ${num(value(r))}${unit}`).join(', '),
+    status: status(...plain.map((r) => ({ value: value(r), bound, higherIsBetter: true, what: r.spelling }))),
+  });
+  const rss = Math.max(...real.rows.map((r) => r.ours.peakRssMb ?? NaN));
+  const gzip = real.rows.find((r) => r.layout === 'gzip');
+  const plainSix = plain.find((r) => r.spelling === 'six digits');
+  const gzipRatio = gzip && plainSix ? plainSix.ours.seconds / gzip.ours.seconds : null;
+  const oneCore = (r: RealDataRow) => coreSpeedUp(r);
+  return [
+    each('training >= 2x polars read_csv alone, each spelling', 2, (r) => (r.polars.ok ? r.polars.value / r.ours.seconds : null)),
+    each('training >= 8x pandas read_csv + scikit-learn, each spelling', 8, (r) => (r.sklearn.ok ? r.sklearn.value / r.ours.seconds : null)),
+    {
+      target: 'training peak RSS <= 128 MB whatever the number of files',
+      basis: `largest of ${real.rows.length} runs (1 file, ${real.rows.find((r) => r.layout.endsWith('files'))?.layout ?? 'many files'}, gzip)`,
+      measured: `${num(rss)} MB`,
+      status: status({ value: rss, bound: 128, higherIsBetter: false, what: 'RSS' }),
+    },
+    {
+      target: 'gzip CSV >= 0.5x the plain file\'s throughput',
+      basis: 'p=10, 6 significant digits, gzip -6',
+      measured: gzipRatio === null ? 'n/a' : `${num(gzipRatio)}×`,
+      status: status({ value: gzipRatio, bound: 0.5, higherIsBetter: true, what: 'throughput' }),
+    },
+    {
+      ...each(`training 1 -> ${real.cores} cores >= 1.7x`, 1.7, oneCore),
+      ...(real.cores < 2 ? { measured: 'n/a', status: 'not measured: one core' } : {}),
+    },
+  ];
+}
+
+export function targetsTable(training: TrainingResults, inMemory: InMemoryResults, serving: ServingResults, real: RealDataResults | null): Table {
+  const verdicts = [...trainingVerdicts(training), ...(real ? realDataVerdicts(real) : []), inMemoryVerdict(inMemory), ...servingVerdicts(serving)];
   return {
     title: 'Targets',
     columns: ['target', 'measured on', 'measured', 'status'],

@@ -6,6 +6,7 @@
 //! one cell, and not a number). Complete lines are parsed on several threads,
 //! in order.
 
+use super::eisel_lemire::decimal_to_double;
 use super::{check_distinct_names, Decoder, SourceSummary, Width, MAX_COLUMNS};
 use crate::error::{CoreError, Location};
 use memchr::{memchr, memchr_iter, memrchr};
@@ -401,7 +402,8 @@ const POW10: [f64; 23] =
 /// Clinger's fast path for the common cell (`-12.5`, `3e-4`): when the
 /// decimal significand fits in 53 bits and the power of ten is exact, one
 /// correctly rounded multiply or divide gives the correctly rounded value.
-/// Anything else goes to the general parser.
+/// Longer significands of up to 19 digits (`-25.955436840452171`) take
+/// Eisel and Lemire's 128-bit product. Anything else goes to the general parser.
 #[inline(always)]
 pub(super) fn parse_number(s: &[u8]) -> Option<(f64, usize)> {
     simple_number(s).or_else(|| fallback(s))
@@ -512,11 +514,16 @@ fn simple_number(s: &[u8]) -> Option<(f64, usize)> {
         scale += if exp_negative { -exponent } else { exponent };
         i = j;
     }
-    if mantissa > 1 << 53 || !(-22..=22).contains(&scale) {
-        return None;
-    }
-    let m = mantissa as f64;
-    let value = if scale >= 0 { m * POW10[scale as usize] } else { m / POW10[(-scale) as usize] };
+    let value = if mantissa <= 1 << 53 && (-22..=22).contains(&scale) {
+        let m = mantissa as f64;
+        if scale >= 0 {
+            m * POW10[scale as usize]
+        } else {
+            m / POW10[(-scale) as usize]
+        }
+    } else {
+        decimal_to_double(mantissa, scale)?
+    };
     Some((if negative { -value } else { value }, i))
 }
 

@@ -6,6 +6,7 @@
 //! serving all read through it.
 
 pub mod csv;
+mod eisel_lemire;
 pub mod libsvm;
 pub mod parquet;
 pub mod recordio;
