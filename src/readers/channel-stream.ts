@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { systemErrorReason } from '../errors';
 import type { ByteSink, SourceSummary } from '../native';
 import type { Progress } from '../report/progress';
-import { openSniffed, readFileChunks, unreadable } from './file-chunks';
+import { prepareSource, readFileChunks, wholeFileChunks, type PreparedSource } from './file-chunks';
 import { readPipeChunks } from './pipe-chunks';
 
 export interface FileSummary extends SourceSummary {
@@ -58,13 +58,17 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
   let rows = 0;
   const state = () => ({ position, bytes, rows: options.rows?.() ?? rows });
   try {
+    const nameOf = (file: string) => options.displayName?.(file) ?? (path.relative(options.root, file) || file);
+    // The next file, prepared while the core parses a small file's bytes.
+    let ahead: (() => PreparedSource) | undefined;
     for (const [index, file] of files.entries()) {
-      const displayName = options.displayName?.(file) ?? (path.relative(options.root, file) || file);
+      const displayName = nameOf(file);
       const before = position;
       const onStored = (read: number) => {
         position = before + read;
       };
-      const kind = await sourceKind(file, displayName);
+      const { kind, whole } = (ahead ?? (() => prepareSource(file, displayName)))();
+      ahead = undefined;
       let summary: SourceSummary;
       if (kind === 'parquet') {
         summary = await sink.readFile(file, displayName);
@@ -74,12 +78,16 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
         const chunks =
           kind === 'pipe'
             ? readPipeChunks(file, { signal: options.signal, displayName, ...(spill ? { onRaw: spill.write } : {}) })
-            : readFileChunks(file, { signal: options.signal, displayName, onStored });
+            : whole !== null
+              ? wholeFileChunks(whole, { signal: options.signal, onStored })
+              : readFileChunks(file, { signal: options.signal, displayName, onStored });
         sink.beginSource(displayName);
         let sourceBytes = 0;
         try {
           for await (const chunk of chunks) {
-            await sink.push(chunk);
+            const pushed = sink.push(chunk);
+            if (whole !== null && index + 1 < files.length) ahead = prepareAhead(files[index + 1], nameOf(files[index + 1]));
+            await pushed;
             bytes += chunk.length;
             sourceBytes += chunk.length;
             if (kind === 'pipe') position = before + sourceBytes;
@@ -117,16 +125,16 @@ async function storedSize(file: string): Promise<number | undefined> {
   }
 }
 
-/** A FIFO is opened once, by its reader; a file is Parquet (read by path) or streamed. */
-async function sourceKind(file: string, name: string): Promise<'pipe' | 'parquet' | 'stream'> {
+/** Prepares a source now; an error it meets is thrown when the source's turn comes. */
+function prepareAhead(file: string, name: string): () => PreparedSource {
   try {
-    if ((await stat(file)).isFIFO()) return 'pipe';
+    const prepared = prepareSource(file, name);
+    return () => prepared;
   } catch (err) {
-    throw unreadable(name, err);
+    return () => {
+      throw err;
+    };
   }
-  const { handle, sniffed } = await openSniffed(file, name);
-  await handle.close();
-  return sniffed === 'parquet' ? 'parquet' : 'stream';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
@@ -104,6 +105,52 @@ async function* readPlain(
   }
 }
 
+/** What a source is, found before it is read; a small plain file comes with its bytes. */
+export interface PreparedSource {
+  kind: 'pipe' | 'parquet' | 'stream';
+  /** The whole file, when it is a plain (not gzip) regular file of at most one chunk. */
+  whole: Buffer | null;
+}
+
+/**
+ * Tells a FIFO (opened once, by its reader), Parquet (read by path) and a
+ * streamed file apart, and reads a small plain file whole. Blocking calls on
+ * purpose: a channel of many small files calls this for the next file while
+ * the core parses the current one on its own threads, and a few system calls
+ * cost less than a wait on the thread pool for each of them.
+ */
+export function prepareSource(file: string, name: string, chunkSize = DEFAULT_CHUNK_SIZE): PreparedSource {
+  let fd: number;
+  try {
+    // By name first: opening a FIFO would wait for its writer.
+    if (statSync(file).isFIFO()) return { kind: 'pipe', whole: null };
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw unreadable(name, err);
+  }
+  try {
+    const stats = fstatSync(fd);
+    const small = stats.isFile() && stats.size <= chunkSize;
+    const head = Buffer.allocUnsafe(small ? stats.size : MAGIC_BYTES);
+    let filled = 0;
+    for (let read = -1; read !== 0 && filled < head.length; filled += read) read = readSync(fd, head, filled, head.length - filled, filled);
+    const sniffed = sniffFormat(head.subarray(0, Math.min(filled, MAGIC_BYTES)), true);
+    if (sniffed === 'parquet') return { kind: 'parquet', whole: null };
+    return { kind: 'stream', whole: small && sniffed !== 'gzip' ? head.subarray(0, filled) : null };
+  } catch (err) {
+    throw unreadable(name, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A small file's bytes read ahead by {@link prepareSource}, as the one chunk {@link readFileChunks} would give. */
+export async function* wholeFileChunks(bytes: Buffer, opts: Pick<ReadFileChunksOptions, 'signal' | 'onStored'>): AsyncGenerator<Buffer> {
+  if (opts.signal?.aborted) throw abortError(opts.signal);
+  opts.onStored?.(bytes.length);
+  if (bytes.length > 0) yield bytes;
+}
+
 /** A gzip file being inflated, and how far into the compressed bytes its reader is. */
 interface Gzipped {
   stream: Readable;
@@ -130,7 +177,7 @@ async function openBytes(file: string, name: string, chunkSize: number): Promise
 }
 
 /** Opens a file and sniffs its first bytes (see `sniffFormat`); the caller closes the handle. */
-export async function openSniffed(file: string, name: string): Promise<{ handle: FileHandle; sniffed: string | undefined }> {
+async function openSniffed(file: string, name: string): Promise<{ handle: FileHandle; sniffed: string | undefined }> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');

@@ -12,7 +12,7 @@ use crate::error::{CoreError, Location};
 use memchr::{memchr, memchr_iter, memrchr};
 
 /// Below this many bytes a chunk is parsed on the calling thread.
-const PARALLEL_MIN_BYTES: usize = 1 << 18;
+const PARALLEL_MIN_BYTES: usize = 1 << 16;
 
 /// Longest line carried between chunks. Rows of [`MAX_COLUMNS`] numbers fit
 /// many times over; a longer line is not CSV (or has no line breaks), and
