@@ -115,6 +115,15 @@ const SI: [number, string][] = [
   [1e3, 'k'],
 ];
 
+/**
+ * `v` with `decimals` decimals and commas between thousands, as en-US writes
+ * it; by hand, as loading Intl's locale data would cost more than the charts.
+ */
+export function thousands(v: number, decimals = 0): string {
+  const [whole, fraction] = v.toFixed(decimals).split('.');
+  return whole.replace(/\B(?=(\d{3})+$)/g, ',') + (fraction === undefined ? '' : `.${fraction}`);
+}
+
 /** Decimals that show a multiple of `step` exactly. */
 const decimalsFor = (step: number) => Math.min(20, Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)));
 
@@ -136,7 +145,7 @@ export function tickFormat(values: number[], step: number, si = 1e5): (v: number
     return (v) => minus((v / size).toFixed(decimals)) + (v === 0 ? '' : suffix);
   }
   const decimals = decimalsFor(step);
-  return (v) => minus(v.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals }));
+  return (v) => minus(thousands(v, decimals));
 }
 
 // Scales
