@@ -297,6 +297,7 @@ test('charts: text from the data escaped, non-finite values left out, the same d
     t.true(wellFormed(chart.svg), `${chart.name} is well-formed`);
   }
   const svg = (name: string) => charts.find((c) => c.name === name)?.svg ?? '';
+  t.is(svg('fitted-vs-actual').match(/<circle /g)?.length, 8, 'the 8 rows whose values and weights are finite and valid are drawn');
   t.true(svg('coefficients').includes('a&lt;b &amp; &quot;c&quot; &#39;d&#39;'), 'feature names are escaped');
   t.true(svg('coefficients').includes('aliased (0)'), 'aliased coefficients get the legend');
   t.true(svg('fitted-vs-actual').includes('actual price &lt;&amp;&gt;'), 'the label is escaped');
