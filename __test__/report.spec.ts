@@ -9,6 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeMlTree, runCli, type MlTree } from './helpers/ml-tree';
 import { freePort } from './helpers/ports';
+import { renderCharts } from '../src/report/charts';
+import { logScale, niceTicks, tickFormat } from '../src/report/plot';
+import { buildReport, type ReportModel } from '../src/report/report';
 import { summaryTable } from '../src/report/summary';
 
 /** Charts of every single-host report with a row sample. */
@@ -213,9 +216,10 @@ test('linear report without model.json, without report.json or with a foreign re
   t.regex(missing.stderr, /REPORT_NOT_FOUND: no training report at .*report\.json; run train first/);
 });
 
-test('the summary: statsmodels’ top block, confidence-interval columns and the residual block (from a sample), within 100 columns', (t) => {
+/** A model document with every statistic the summary shows: price ~ floor_area_square_metres + rooms. */
+function statisticsModel() {
   const per = (intercept: number, coefficients: number[]) => ({ intercept, coefficients });
-  const model = {
+  return {
     format: 'linear-model', version: 1, fit_intercept: true, l2: 0, l1: 0, wd: 0, non_negative: false, at_bound: [], weight_column: null,
     label_name: 'price', feature_names: ['floor_area_square_metres', 'rooms'], feature_names_from_header: true,
     intercept: 50.1, coefficients: [2.5, 9.2], aliased: [false, false], cv: null, training: null,
@@ -229,6 +233,10 @@ test('the summary: statsmodels’ top block, confidence-interval columns and the
       residuals: { source: 'sample', rows: 120, skew: 0.12, kurtosis: 2.9, omnibus: 0.8, omnibus_p_value: 0.67, jarque_bera: 0.6, jarque_bera_p_value: 0.74, durbin_watson: null },
     },
   };
+}
+
+test('the summary: statsmodels’ top block, confidence-interval columns and the residual block (from a sample), within 100 columns', (t) => {
+  const model = statisticsModel();
   const text = summaryTable(model as unknown as Parameters<typeof summaryTable>[0]);
   for (const line of text.split('\n')) t.true(line.length <= 100, `${line.length} columns: ${line}`);
   for (const label of ['Log-Likelihood:', 'AIC:', 'BIC:', '[0.025', '0.975]', 'Omnibus:', 'Prob(Omnibus):', 'Skew:', 'Kurtosis:', 'Durbin-Watson:', 'Jarque-Bera (JB):', 'Prob(JB):', 'Cond. No.:', 'VIF:']) {
@@ -236,4 +244,89 @@ test('the summary: statsmodels’ top block, confidence-interval columns and the
   }
   t.regex(text, /^intercept\s+50\.1000\s+2\.0000\s+25\.000\s+1\.00e-60\s+46\.100\s+54\.100$/m);
   t.regex(text, /sample of 120 of 240 training rows/);
+});
+
+/** The document's tags nest and close, and no text holds a raw `<` or an `&` that starts no entity. */
+function wellFormed(svg: string): boolean {
+  const open: string[] = [];
+  for (const m of svg.matchAll(/<(\/?)([a-z]+)((?:\s[a-z0-9:-]+="[^"<]*")*)\s*(\/?)>|([^<]+)|(<)/gi)) {
+    const [, closing, name, , selfClosing, textRun, stray] = m;
+    if (stray || (textRun !== undefined && /&(?!(amp|lt|gt|quot|#39);)/.test(textRun))) return false;
+    if (name === undefined || selfClosing) continue;
+    if (!closing) open.push(name);
+    else if (open.pop() !== name) return false;
+  }
+  return open.length === 0;
+}
+
+test('charts: text from the data escaped, non-finite values left out, the same document drawn to the same bytes', (t) => {
+  const base = statisticsModel();
+  const hostile = 'a<b & "c" \'d\'';
+  const model = {
+    ...base,
+    label_name: 'price <&>',
+    feature_names: [hostile, 'rooms'],
+    coefficients: [2.5, 0],
+    aliased: [false, true],
+    statistics: { ...base.statistics, conf_int: { level: 0.95, lower: { intercept: 46.1, coefficients: [2.48, NaN] }, upper: { intercept: 54.1, coefficients: [2.52, null] } } },
+    cv: { parameter: 'l2', folds: 5, grid: [1e3, 10, 0.1, 0.001, 0], mse: [120, 101, NaN, null, 99], standard_error: [2, 1, 1, 1, 1], chosen: 10, one_standard_error: 1e3 },
+    training: { distribution: 'ShardedByS3Key', hosts: [{ host: '<algo-1 & "x">', rows: 1e9, bytes: 5e10 }, { host: 'algo-2', rows: 0, bytes: 0 }] },
+  } as unknown as ReportModel;
+  const actual = [1, 2, 3, NaN, 5, Infinity, 7, 8, 9, 10, 1e-300, -1e300];
+  const fitted = actual.map((a, i) => (i === 4 ? -Infinity : a + Math.sin(i)));
+  const report = buildReport(
+    {
+      model,
+      channels: [
+        { channel: 'train', rows: 12, mse: 1, rmse: 1, r2: NaN, mae: null },
+        { channel: 'valid<ation>', rows: 3, mse: 2e-9, rmse: Infinity, r2: -0.5, mae: 1e12 },
+      ],
+      sample: { seed: 1, rows: 12, actual, fitted, weights: actual.map((_, i) => (i === 7 ? -1 : 2)) },
+      notes: [],
+    },
+    new Date(0),
+  );
+  const charts = renderCharts(report);
+  t.deepEqual(
+    charts.map((c) => c.name),
+    ['fitted-vs-actual', 'residuals-vs-fitted', 'residual-histogram', 'normal-qq', 'coefficients', 'cv-curve', 'channel-metrics', 'hosts'],
+  );
+  for (const chart of charts) {
+    t.notRegex(chart.svg, /NaN|Infinity|undefined/, chart.name);
+    t.regex(chart.svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+" viewBox="0 0 \d+ \d+" role="img" aria-label="[^"]+"[^>]*><title>[^<]+<\/title>/, chart.name);
+    t.true(wellFormed(chart.svg), `${chart.name} is well-formed`);
+  }
+  const svg = (name: string) => charts.find((c) => c.name === name)?.svg ?? '';
+  t.is(svg('fitted-vs-actual').match(/<circle /g)?.length, 8, 'the 8 rows whose values and weights are finite and valid are drawn');
+  t.true(svg('coefficients').includes('a&lt;b &amp; &quot;c&quot; &#39;d&#39;'), 'feature names are escaped');
+  t.true(svg('coefficients').includes('aliased (0)'), 'aliased coefficients get the legend');
+  t.true(svg('fitted-vs-actual').includes('actual price &lt;&amp;&gt;'), 'the label is escaped');
+  t.true(svg('hosts').includes('&lt;algo-1 &amp; &quot;x&quot;&gt;'), 'host names are escaped');
+  t.true(svg('channel-metrics').includes('valid&lt;ation&gt;'), 'channel names are escaped');
+  t.false(charts.some((c) => c.svg.includes(hostile) || c.svg.includes('<algo-1')), 'no raw name from the data');
+  t.deepEqual(renderCharts(report), charts, 'the same document draws the same SVG');
+});
+
+test('chart ticks: round values around the domain, a zero-width or tiny or huge domain, negative values, log decades', (t) => {
+  const labels = (lo: number, hi: number, count = 5) => {
+    const ticks = niceTicks(lo, hi, count);
+    return ticks.values.map(tickFormat(ticks.values, ticks.step));
+  };
+  t.deepEqual(niceTicks(0.3, 9.6, 5), { lo: 0, hi: 10, step: 2, values: [0, 2, 4, 6, 8, 10] });
+  t.deepEqual(niceTicks(0.1, 0.7, 6).values, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], 'no 0.30000000000000004');
+  t.deepEqual(labels(-83, 42, 3), ['−100', '−50', '0', '50']);
+  t.deepEqual(labels(5, 5, 2), ['4.5', '5.0', '5.5'], 'a zero-width domain is widened');
+  t.deepEqual(labels(0, 0, 2), ['−1', '0', '1']);
+  t.deepEqual(labels(0, 2.5e7), ['0', '5M', '10M', '15M', '20M', '25M']);
+  t.deepEqual(labels(1200, 9100, 4), ['0', '2,000', '4,000', '6,000', '8,000', '10,000']);
+  t.deepEqual(labels(-3.2e-9, 2.1e-9), ['−4e-9', '−3e-9', '−2e-9', '−1e-9', '0', '1e-9', '2e-9', '3e-9'], 'tiny values as exponents');
+  t.deepEqual(labels(1.00001, 1.00009), ['1.00000', '1.00002', '1.00004', '1.00006', '1.00008', '1.00010']);
+  t.deepEqual(labels(1e300, 5e300), ['1e300', '2e300', '3e300', '4e300', '5e300']);
+  t.deepEqual(labels(-1e308, Number.MAX_VALUE), ['−1e308', '−5e307', '0', '5e307', '1e308', '1.5e308'], 'no overflow at the ends of the doubles');
+  const log = logScale([0.1, 3, 2e8], 0, 100, 5);
+  t.deepEqual(log.ticks.map(log.format), ['0.1', '10', '1k', '100k', '10M', '1G'], 'every other decade of ten');
+  const narrow = logScale([0.5, 3], 0, 100, 5);
+  t.deepEqual(narrow.ticks.map(narrow.format), ['0.1', '0.2', '0.5', '1', '2', '5', '10'], '1, 2 and 5 over two decades');
+  t.true(log.ticks.every((v) => Number.isFinite(log.at(v))));
+  t.true(Number.isNaN(log.at(0)), 'a log scale places no zero');
 });

@@ -1,9 +1,9 @@
 /**
- * The report's charts: Vega-Lite specifications built from the report
- * document, compiled and rendered to SVG text here, at report time, so the
- * page needs no script and fetches nothing. Rendering is deterministic: the
- * same document gives the same SVG.
+ * The report's charts, drawn here as SVG text (plot.ts) from the report
+ * document at report time, so the page needs no script and fetches nothing.
+ * Drawing is deterministic: the same document gives the same SVG.
  */
+import { ACCENT, MUTED, SECOND, THIRD, barPanels, box, dots, extent, line, namesChart, segment, thousands, xyChart, type LegendItem } from './plot';
 import type { ChannelRow, ReportDocument, ReportSample } from './report';
 
 /** One chart of the page: its id suffix, its caption and its SVG. */
@@ -24,40 +24,38 @@ export type ChartName =
   | 'channel-metrics'
   | 'hosts';
 
-type Spec = Record<string, unknown>;
-
-const WIDTH = 440;
-const HEIGHT = 280;
-const ACCENT = '#2f6db5';
-const SECOND = '#d9622b';
-const MUTED = '#6b7280';
-const FONT = '-apple-system, "Segoe UI", Helvetica, Arial, sans-serif';
-
-/** Shared look: light grid, quiet axes, the page's font. */
-const CONFIG: Spec = {
-  font: FONT,
-  background: 'white',
-  view: { stroke: null },
-  axis: { labelColor: '#374151', titleColor: '#111827', gridColor: '#e5e7eb', domainColor: '#9ca3af', tickColor: '#9ca3af', labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600 },
-  legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom', labelLimit: 360 },
-  header: { labelFontSize: 12, labelFontWeight: 600 },
-  point: { filled: true, size: 18, opacity: 0.55, color: ACCENT },
-  bar: { color: ACCENT },
-  line: { color: ACCENT },
-};
-
-function top(spec: Spec, width = WIDTH, height = HEIGHT): Spec {
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width, height, config: CONFIG, ...spec };
-}
+/** The plot area of most charts (the SVG adds its axes and margins). */
+const SIZE = { width: 440, height: 280 };
+/** Dot radii: about 18 and 60 px² of area, as the points were before. */
+const DOT = 2.4;
+const BIG_DOT = 4.4;
+const SCATTER = { fill: ACCENT, opacity: 0.55 };
+const REFERENCE = { stroke: SECOND, width: 1.5, dash: '5 4' };
 
 /**
- * The residuals the plots show: actual − fitted, scaled by √weight for a
- * weighted fit (those are the residuals the fit makes homoscedastic).
+ * The plotted rows whose points can be placed (every value finite) and their
+ * residuals: actual − fitted, scaled by √weight for a weighted fit (those are
+ * the residuals the fit makes homoscedastic).
  */
-function conditionalResiduals(sample: ReportSample): { residuals: number[]; scaled: boolean } {
+function plotRows(sample: ReportSample): { fitted: number[]; actual: number[]; residuals: number[]; scaled: boolean } {
   const w = sample.weights;
-  const residuals = sample.actual.map((a, i) => (a - sample.fitted[i]) * (w ? Math.sqrt(w[i]) : 1));
-  return { residuals, scaled: w !== null };
+  const rows = { fitted: [] as number[], actual: [] as number[], residuals: [] as number[], scaled: w !== null };
+  sample.actual.forEach((a, i) => {
+    const f = sample.fitted[i];
+    const r = (a - f) * (w ? Math.sqrt(w[i]) : 1);
+    if (!Number.isFinite(a) || !Number.isFinite(f) || !Number.isFinite(r)) return;
+    rows.fitted.push(f);
+    rows.actual.push(a);
+    rows.residuals.push(r);
+  });
+  return rows;
+}
+
+/** Mean and sample standard deviation. */
+function meanSd(values: number[]): { mean: number; sd: number } {
+  const n = values.length;
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  return { mean, sd: Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, n - 1)) };
 }
 
 /** The standard normal distribution function, from the complementary error function (Numerical Recipes' erfc, |error| < 1.2e-7). */
@@ -70,11 +68,11 @@ function normalCdf(z: number): number {
   return z >= 0 ? 1 - erfc / 2 : erfc / 2;
 }
 
-/** The standard normal quantile, by bisection on the distribution function (plots need a few digits). */
+/** The standard normal quantile, by bisection on the distribution function: 30 halvings of [−9, 9] leave 2e-8, finer than its error. */
 function normalQuantile(p: number): number {
   let lo = -9;
   let hi = 9;
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 30; i++) {
     const mid = (lo + hi) / 2;
     if (normalCdf(mid) < p) lo = mid;
     else hi = mid;
@@ -82,85 +80,77 @@ function normalQuantile(p: number): number {
   return (lo + hi) / 2;
 }
 
-const q = (field: string, title: string, extra: Spec = {}): Spec => ({ field, type: 'quantitative', title, ...extra });
+const residualTitle = (scaled: boolean) => (scaled ? 'residual × √weight' : 'residual');
 
-function fittedVsActual(fitted: number[], actual: number[], label: string): Spec {
-  const values = fitted.map((f, i) => ({ fitted: f, actual: actual[i] }));
-  const lo = Math.min(...fitted, ...actual);
-  const hi = Math.max(...fitted, ...actual);
-  return top({
-    layer: [
-      { data: { values }, mark: { type: 'point', aria: false }, encoding: { x: q('fitted', 'fitted', { scale: { zero: false } }), y: q('actual', `actual ${label}`, { scale: { zero: false } }) } },
-      {
-        data: { values: [{ fitted: lo, actual: lo }, { fitted: hi, actual: hi }] },
-        mark: { type: 'line', color: SECOND, strokeDash: [5, 4], strokeWidth: 1.5 },
-        encoding: { x: { field: 'fitted', type: 'quantitative' }, y: { field: 'actual', type: 'quantitative' } },
-      },
-    ],
-  });
+/** Points and the dashed line actual = fitted across both ranges (each axis spans both, as the line does). */
+function fittedVsActual(title: string, fitted: number[], actual: number[], label: string): string {
+  const [lo, hi] = extent([...fitted, ...actual]);
+  return xyChart(
+    title,
+    SIZE,
+    { values: [...fitted, lo, hi], title: 'fitted' },
+    { values: [...actual, lo, hi], title: `actual ${label}` },
+    (x, y) => dots(fitted.map((f, i) => [x.at(f), y.at(actual[i])]), DOT, SCATTER) + segment(x.at(lo), y.at(lo), x.at(hi), y.at(hi), REFERENCE),
+  );
 }
 
-function residualsVsFitted(fitted: number[], residuals: number[], scaled: boolean): Spec {
-  const values = fitted.map((f, i) => ({ fitted: f, residual: residuals[i] }));
-  return top({
-    layer: [
-      { data: { values }, mark: { type: 'point', aria: false }, encoding: { x: q('fitted', 'fitted', { scale: { zero: false } }), y: q('residual', scaled ? 'residual × √weight' : 'residual') } },
-      { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: SECOND, strokeDash: [5, 4], strokeWidth: 1.5 }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
-    ],
-  });
+function residualsVsFitted(title: string, fitted: number[], residuals: number[], scaled: boolean): string {
+  return xyChart(
+    title,
+    SIZE,
+    { values: fitted, title: 'fitted' },
+    { values: residuals, title: residualTitle(scaled), zero: true },
+    (x, y) => dots(fitted.map((f, i) => [x.at(f), y.at(residuals[i])]), DOT, SCATTER) + segment(0, y.at(0), SIZE.width, y.at(0), REFERENCE),
+  );
 }
 
-/** Bins computed here (not by Vega-Lite) so the normal curve can be scaled to the counts. */
-function residualHistogram(residuals: number[], scaled: boolean): Spec {
+/** Equal bins (√n of them, 5 to 40) and the normal density of the same mean and sd, scaled to the counts. */
+function residualHistogram(title: string, residuals: number[], scaled: boolean): string {
   const n = residuals.length;
-  const lo = Math.min(...residuals);
-  const hi = Math.max(...residuals);
+  const [lo, hi] = extent(residuals);
   const bins = Math.max(5, Math.min(40, Math.ceil(Math.sqrt(n))));
   const width = hi > lo ? (hi - lo) / bins : 1;
   const counts = new Array<number>(bins).fill(0);
   for (const r of residuals) counts[Math.min(bins - 1, Math.floor((r - lo) / width))] += 1;
-  const bars = counts.map((count, i) => ({ start: lo + i * width, end: lo + (i + 1) * width, count }));
-  const mean = residuals.reduce((s, r) => s + r, 0) / n;
-  const sd = Math.sqrt(residuals.reduce((s, r) => s + (r - mean) ** 2, 0) / Math.max(1, n - 1));
-  const curve: { x: number; density: number }[] = [];
+  const { mean, sd } = meanSd(residuals);
+  const curve: [number, number][] = [];
   if (sd > 0) {
     const from = Math.min(lo, mean - 3.5 * sd);
     const to = Math.max(hi, mean + 3.5 * sd);
     for (let i = 0; i <= 120; i++) {
       const x = from + ((to - from) * i) / 120;
-      curve.push({ x, density: (n * width * Math.exp(-0.5 * ((x - mean) / sd) ** 2)) / (sd * Math.sqrt(2 * Math.PI)) });
+      curve.push([x, (n * width * Math.exp(-0.5 * ((x - mean) / sd) ** 2)) / (sd * Math.sqrt(2 * Math.PI))]);
     }
   }
-  return top({
-    layer: [
-      {
-        data: { values: bars },
-        mark: { type: 'rect', color: ACCENT, opacity: 0.75, stroke: 'white', strokeWidth: 0.5 },
-        encoding: { x: q('start', scaled ? 'residual × √weight' : 'residual'), x2: { field: 'end' }, y: q('count', 'rows'), y2: { datum: 0 } },
-      },
-      { data: { values: curve }, mark: { type: 'line', color: SECOND, strokeWidth: 2 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'density', type: 'quantitative' } } },
-    ],
-  });
+  const bar = { fill: ACCENT, opacity: 0.75, stroke: 'white', width: 0.5 };
+  return xyChart(
+    title,
+    SIZE,
+    { values: [lo, lo + bins * width, ...curve.map(([x]) => x)], title: residualTitle(scaled) },
+    { values: [...counts, ...curve.map(([, d]) => d)], title: 'rows', zero: true },
+    (x, y) =>
+      counts.map((count, i) => (count === 0 ? '' : box(x.at(lo + i * width), y.at(0), x.at(lo + (i + 1) * width), y.at(count), bar))).join('') +
+      line(
+        curve.map(([v, d]) => [x.at(v), y.at(d)]),
+        { stroke: SECOND, width: 2 },
+      ),
+  );
 }
 
-/** Standardised residuals against normal quantiles at plotting positions (i − 0.5)/n. */
-function normalQq(residuals: number[]): Spec {
+/** Standardised residuals against normal quantiles at plotting positions (i − 0.5)/n, and the line y = x. */
+function normalQq(title: string, residuals: number[]): string {
   const n = residuals.length;
-  const mean = residuals.reduce((s, r) => s + r, 0) / n;
-  const sd = Math.sqrt(residuals.reduce((s, r) => s + (r - mean) ** 2, 0) / Math.max(1, n - 1)) || 1;
-  const sorted = residuals.map((r) => (r - mean) / sd).sort((a, b) => a - b);
-  const values = sorted.map((r, i) => ({ theoretical: normalQuantile((i + 0.5) / n), standardised: r }));
-  const ends = [values[0].theoretical, values[n - 1].theoretical];
-  return top({
-    layer: [
-      { data: { values }, mark: { type: 'point', aria: false }, encoding: { x: q('theoretical', 'theoretical quantile (standard normal)'), y: q('standardised', 'standardised residual') } },
-      {
-        data: { values: ends.map((v) => ({ theoretical: v, standardised: v })) },
-        mark: { type: 'line', color: SECOND, strokeDash: [5, 4], strokeWidth: 1.5 },
-        encoding: { x: { field: 'theoretical', type: 'quantitative' }, y: { field: 'standardised', type: 'quantitative' } },
-      },
-    ],
-  });
+  const { mean, sd } = meanSd(residuals);
+  const standardised = residuals.map((r) => (r - mean) / (sd || 1)).sort((a, b) => a - b);
+  const theoretical = standardised.map((_, i) => normalQuantile((i + 0.5) / n));
+  const [lo, hi] = [theoretical[0], theoretical[n - 1]];
+  return xyChart(
+    title,
+    SIZE,
+    { values: theoretical, title: 'theoretical quantile (standard normal)' },
+    { values: [...standardised, lo, hi], title: 'standardised residual' },
+    (x, y) => dots(theoretical.map((t, i) => [x.at(t), y.at(standardised[i])]), DOT, SCATTER) + segment(x.at(lo), y.at(lo), x.at(hi), y.at(hi), REFERENCE),
+  );
 }
 
 /** Beyond this many features the chart shows the most significant ones. */
@@ -178,113 +168,113 @@ function shownFeatures(report: ReportDocument): number[] {
   return all.filter((i) => kept.has(i));
 }
 
-function coefficients(report: ReportDocument): { spec: Spec; intervals: boolean; level: number | null; shown: number } {
+const ALIASED = '#b91c1c';
+
+/** A value the chart can place, or null. */
+const placeable = (v: number | null | undefined): number | null => (v !== null && v !== undefined && Number.isFinite(v) ? v : null);
+
+/** Slopes as dots on the features' rows, with their intervals as bars and a dashed rule at 0; aliased ones in red, with a legend. */
+function coefficients(title: string, report: ReportDocument): { svg: string; intervals: boolean; level: number | null; shown: number } {
   const m = report.model;
   const ci = m.statistics.conf_int ?? null;
   const shown = shownFeatures(report);
-  const values = shown.map((i) => ({
-    feature: m.feature_names[i],
-    coefficient: m.coefficients[i],
-    lower: ci?.lower.coefficients[i] ?? null,
-    upper: ci?.upper.coefficients[i] ?? null,
-    status: m.aliased[i] ? 'aliased (0)' : 'estimated',
+  const rows = shown.map((i) => ({
+    coefficient: placeable(m.coefficients[i]),
+    lower: placeable(ci?.lower.coefficients[i]),
+    upper: placeable(ci?.upper.coefficients[i]),
+    aliased: m.aliased[i],
   }));
-  const intervals = values.some((v) => v.lower !== null && v.upper !== null);
-  const height = Math.max(120, Math.min(640, 22 * values.length));
-  const y = { field: 'feature', type: 'nominal', title: null, sort: null };
-  const layer: Spec[] = [
-    { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: MUTED, strokeDash: [3, 3] }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
-  ];
-  if (intervals) {
-    layer.push({
-      transform: [{ filter: 'datum.lower !== null && datum.upper !== null' }],
-      mark: { type: 'rule', color: ACCENT, strokeWidth: 2 },
-      encoding: { y, x: q('lower', 'coefficient'), x2: { field: 'upper' } },
-    });
-  }
-  layer.push({
-    mark: { type: 'point', filled: true, size: 60, opacity: 1 },
-    encoding: {
-      y,
-      x: q('coefficient', 'coefficient'),
-      ...(m.aliased.some(Boolean) ? { color: { field: 'status', type: 'nominal', title: null, scale: { domain: ['estimated', 'aliased (0)'], range: [ACCENT, '#b91c1c'] } } } : {}),
+  const intervals = rows.some((r) => r.lower !== null && r.upper !== null);
+  const height = Math.max(120, Math.min(640, 22 * rows.length));
+  const values = rows.flatMap((r) => [r.coefficient, r.lower, r.upper]).filter((v): v is number => v !== null);
+  const items: LegendItem[] = m.aliased.some(Boolean)
+    ? [
+        { label: 'estimated', color: ACCENT, symbol: 'dot' },
+        { label: 'aliased (0)', color: ALIASED, symbol: 'dot' },
+      ]
+    : [];
+  const svg = namesChart(
+    title,
+    { width: SIZE.width, height },
+    shown.map((i) => m.feature_names[i]),
+    { inner: 1, outer: 0.5 },
+    { values, title: 'coefficient', zero: true },
+    (x, y) => {
+      const bars = rows.map((r, i) => (r.lower !== null && r.upper !== null ? segment(x.at(r.lower), y(i), x.at(r.upper), y(i), { stroke: ACCENT, width: 2 }) : ''));
+      const points = (aliased: boolean) => rows.flatMap((r, i) => (r.aliased === aliased && r.coefficient !== null ? [[x.at(r.coefficient), y(i)] as [number, number]] : []));
+      return (
+        segment(x.at(0), 0, x.at(0), height, { stroke: MUTED, dash: '3 3' }) +
+        bars.join('') +
+        dots(points(false), BIG_DOT, { fill: ACCENT }) +
+        dots(points(true), BIG_DOT, { fill: ALIASED })
+      );
     },
-  });
-  return { spec: top({ data: { values }, layer }, WIDTH, height), intervals, level: ci?.level ?? null, shown: shown.length };
+    items,
+  );
+  return { svg, intervals, level: ci?.level ?? null, shown: shown.length };
 }
 
-function cvCurve(report: ReportDocument): Spec | null {
+/** Mean held-out mse ± one standard error over the penalty grid (log scale), the chosen penalties as dashed rules. */
+function cvCurve(title: string, report: ReportDocument): string | null {
   const cv = report.model.cv;
   if (!cv) return null;
-  const values = cv.grid
-    .map((value, i) => ({ penalty: value, mse: cv.mse[i], lower: cv.mse[i] - cv.standard_error[i], upper: cv.mse[i] + cv.standard_error[i] }))
+  const rows = cv.grid
+    .map((penalty, i) => ({ penalty, mse: cv.mse[i], lower: cv.mse[i] - cv.standard_error[i], upper: cv.mse[i] + cv.standard_error[i] }))
     .filter((v) => v.penalty > 0 && Number.isFinite(v.mse));
-  if (values.length === 0) return null;
+  if (rows.length === 0) return null;
   const marks = [
-    { penalty: cv.chosen, which: `least CV mse (${cv.parameter} fitted)` },
-    { penalty: cv.one_standard_error, which: 'one-standard-error choice' },
-  ].filter((m) => m.penalty > 0);
-  const x = q('penalty', `${cv.parameter} (log scale)`, { scale: { type: 'log' } });
-  return top({
-    layer: [
-      { data: { values }, mark: { type: 'rule', color: '#9ab8dd', strokeWidth: 1.5 }, encoding: { x, y: q('lower', 'cross-validated mse', { scale: { zero: false } }), y2: { field: 'upper' } } },
-      { data: { values }, mark: { type: 'line', point: { filled: true, size: 30 }, color: ACCENT }, encoding: { x, y: { field: 'mse', type: 'quantitative' } } },
-      {
-        data: { values: marks },
-        mark: { type: 'rule', strokeDash: [5, 4], strokeWidth: 1.5 },
-        encoding: {
-          x: { field: 'penalty', type: 'quantitative' },
-          color: { field: 'which', type: 'nominal', title: null, scale: { range: [SECOND, '#059669'] } },
-        },
-      },
-    ],
-  });
+    { penalty: cv.chosen, label: `least CV mse (${cv.parameter} fitted)`, color: SECOND },
+    { penalty: cv.one_standard_error, label: 'one-standard-error choice', color: THIRD },
+  ].filter((mark) => mark.penalty > 0);
+  return xyChart(
+    title,
+    SIZE,
+    { values: [...rows.map((r) => r.penalty), ...marks.map((mark) => mark.penalty)], title: `${cv.parameter} (log scale)`, log: true },
+    { values: rows.flatMap((r) => [r.mse, r.lower, r.upper]), title: 'cross-validated mse' },
+    (x, y) =>
+      rows.map((r) => segment(x.at(r.penalty), y.at(r.lower), x.at(r.penalty), y.at(r.upper), { stroke: '#9ab8dd', width: 1.5 })).join('') +
+      line(
+        rows.map((r) => [x.at(r.penalty), y.at(r.mse)]),
+        { stroke: ACCENT, width: 2 },
+      ) +
+      dots(
+        rows.map((r) => [x.at(r.penalty), y.at(r.mse)]),
+        3.1,
+        { fill: ACCENT },
+      ) +
+      marks.map((mark) => segment(x.at(mark.penalty), 0, x.at(mark.penalty), SIZE.height, { stroke: mark.color, width: 1.5, dash: '5 4' })).join(''),
+    marks.map((mark) => ({ label: mark.label, color: mark.color, symbol: 'dash' })),
+  );
 }
 
-function channelMetrics(rows: ChannelRow[]): Spec {
-  const values: { channel: string; metric: string; value: number }[] = [];
-  for (const row of rows) {
-    for (const metric of ['mse', 'rmse', 'mae', 'r2'] as const) {
-      const value = row[metric];
-      if (value !== null && Number.isFinite(value)) values.push({ channel: row.channel, metric, value });
-    }
-  }
-  const channels = rows.map((r) => r.channel);
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: CONFIG,
-    data: { values },
-    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['mse', 'rmse', 'mae', 'r2'] } },
-    spec: {
-      width: 84,
-      height: 200,
-      mark: { type: 'bar' },
-      encoding: {
-        x: { field: 'channel', type: 'nominal', title: null, sort: channels, axis: { labelAngle: -30 } },
-        y: { field: 'value', type: 'quantitative', title: null },
-        color: { field: 'channel', type: 'nominal', legend: null, sort: channels, scale: { range: [ACCENT, SECOND, '#059669'] } },
-      },
-    },
-    resolve: { scale: { y: 'independent' } },
-  };
+const METRICS = ['mse', 'rmse', 'mae', 'r2'] as const;
+
+/** A panel of bars per metric that some channel has, each with its own scale; a colour per channel. */
+function channelMetrics(title: string, rows: ChannelRow[]): string {
+  const panels = METRICS.map((metric) => ({ title: metric, values: rows.map((r) => placeable(r[metric])) })).filter((p) => p.values.some((v) => v !== null));
+  return barPanels(
+    title,
+    { width: 84, height: 200 },
+    rows.map((r) => r.channel),
+    [ACCENT, SECOND, THIRD],
+    panels,
+  );
 }
 
-function hostsChart(report: ReportDocument): Spec | null {
+/** A bar of training rows per host, its rows and megabytes in the bar's tooltip. */
+function hostsChart(title: string, report: ReportDocument): string | null {
   const hosts = report.model.training?.hosts ?? [];
   if (hosts.length < 2) return null;
-  const values = hosts.map((h) => ({ host: h.host, rows: h.rows, mb: h.bytes / 1e6 }));
-  return top(
-    {
-      data: { values },
-      mark: { type: 'bar' },
-      encoding: {
-        y: { field: 'host', type: 'nominal', title: null, sort: null },
-        x: q('rows', 'training rows read'),
-        tooltip: [{ field: 'host' }, { field: 'rows', type: 'quantitative' }, { field: 'mb', type: 'quantitative', format: '.1f', title: 'MB' }],
-      },
-    },
-    WIDTH,
-    Math.max(80, 26 * hosts.length),
+  return namesChart(
+    title,
+    { width: SIZE.width, height: Math.max(80, 26 * hosts.length) },
+    hosts.map((h) => h.host),
+    { inner: 0.1, outer: 0.05 },
+    { values: hosts.map((h) => h.rows), title: 'training rows read', zero: true },
+    (x, y, band) =>
+      hosts
+        .map((h, i) => box(x.at(0), y(i) - band / 2, x.at(h.rows), y(i) + band / 2, { fill: ACCENT }, `${h.host}: ${thousands(h.rows)} rows, ${(h.bytes / 1e6).toFixed(1)} MB`))
+        .join(''),
   );
 }
 
@@ -298,55 +288,49 @@ function coefficientCaption(report: ReportDocument, coef: { intervals: boolean; 
   return `${what}; the intercept is left out for scale.${subset}`;
 }
 
-/** Every chart the report has, in page order, rendered to SVG. */
-export async function renderCharts(report: ReportDocument): Promise<Chart[]> {
-  const planned: { name: ChartName; title: string; caption: string; spec: Spec }[] = [];
-  const sample = report.sample;
+/** Every chart the report has, in page order, drawn as SVG. */
+export function renderCharts(report: ReportDocument): Chart[] {
+  const charts: Chart[] = [];
+  const add = (name: ChartName, title: string, caption: string, draw: (title: string) => string | null) => {
+    const svg = draw(title);
+    if (svg !== null) charts.push({ name, title, caption, svg });
+  };
   const label = report.model.label_name;
-  if (sample !== null && sample.actual.length > 0) {
-    const points = plotted(sample);
-    const { residuals, scaled } = conditionalResiduals(points);
-    const rowsNote = sampleNote(report);
-    planned.push(
-      { name: 'fitted-vs-actual', title: 'Fitted vs actual', caption: `Actual ${label} against the fitted value; the dashed line is actual = fitted. ${rowsNote}`, spec: fittedVsActual(points.fitted, points.actual, label) },
-      { name: 'residuals-vs-fitted', title: 'Residuals vs fitted', caption: `Residuals against the fitted value: no pattern and an even spread are what a linear model with constant variance leaves. ${rowsNote}`, spec: residualsVsFitted(points.fitted, residuals, scaled) },
-      { name: 'residual-histogram', title: 'Residual distribution', caption: `Histogram of the residuals with the normal density of the same mean and standard deviation. ${rowsNote}`, spec: residualHistogram(residuals, scaled) },
-      { name: 'normal-qq', title: 'Normal Q–Q', caption: `Standardised residuals against standard normal quantiles; points on the dashed line are normally distributed. ${rowsNote}`, spec: normalQq(residuals) },
+  const rows = report.sample === null ? null : plotRows(plotted(report.sample));
+  if (rows !== null && rows.residuals.length > 0) {
+    const { fitted, actual, residuals, scaled } = rows;
+    const note = sampleNote(report);
+    add('fitted-vs-actual', 'Fitted vs actual', `Actual ${label} against the fitted value; the dashed line is actual = fitted. ${note}`, (t) =>
+      fittedVsActual(t, fitted, actual, label),
+    );
+    add(
+      'residuals-vs-fitted',
+      'Residuals vs fitted',
+      `Residuals against the fitted value: no pattern and an even spread are what a linear model with constant variance leaves. ${note}`,
+      (t) => residualsVsFitted(t, fitted, residuals, scaled),
+    );
+    add('residual-histogram', 'Residual distribution', `Histogram of the residuals with the normal density of the same mean and standard deviation. ${note}`, (t) =>
+      residualHistogram(t, residuals, scaled),
+    );
+    add('normal-qq', 'Normal Q–Q', `Standardised residuals against standard normal quantiles; points on the dashed line are normally distributed. ${note}`, (t) =>
+      normalQq(t, residuals),
     );
   }
-  const coef = coefficients(report);
-  planned.push({
-    name: 'coefficients',
-    title: 'Coefficients',
-    caption: coefficientCaption(report, coef),
-    spec: coef.spec,
-  });
-  const cv = cvCurve(report);
-  if (cv !== null && report.model.cv) {
-    const p = report.model.cv.parameter;
-    planned.push({
-      name: 'cv-curve',
-      title: 'Cross-validation curve',
-      caption: `Mean held-out mse over ${report.model.cv.folds} folds for each ${p}, ± one standard error; the value fitted and the one-standard-error choice are marked.`,
-      spec: cv,
-    });
+  const coef = coefficients('Coefficients', report);
+  add('coefficients', 'Coefficients', coefficientCaption(report, coef), () => coef.svg);
+  const cv = report.model.cv;
+  if (cv) {
+    const caption = `Mean held-out mse over ${cv.folds} folds for each ${cv.parameter}, ± one standard error; the value fitted and the one-standard-error choice are marked.`;
+    add('cv-curve', 'Cross-validation curve', caption, (t) => cvCurve(t, report));
   }
-  planned.push({
-    name: 'channel-metrics',
-    title: 'Metrics by channel',
-    caption: 'mse, rmse, mae and r² of each channel scored (train mae is not computed: it would need another pass over the data).',
-    spec: channelMetrics(report.channels),
-  });
-  const hosts = hostsChart(report);
-  if (hosts !== null) {
-    planned.push({ name: 'hosts', title: 'Rows per host', caption: `Training rows each host read (${report.model.training?.distribution}); their sums were merged exactly.`, spec: hosts });
-  }
-  const charts: Chart[] = [];
-  for (const chart of planned) charts.push({ name: chart.name, title: chart.title, caption: chart.caption, svg: await toSvg(chart.spec, chart.name) });
+  add('channel-metrics', 'Metrics by channel', 'mse, rmse, mae and r² of each channel scored (train mae is not computed: it would need another pass over the data).', (t) =>
+    channelMetrics(t, report.channels),
+  );
+  add('hosts', 'Rows per host', `Training rows each host read (${report.model.training?.distribution}); their sums were merged exactly.`, (t) => hostsChart(t, report));
   return charts;
 }
 
-/** At most this many rows are drawn: each point is a few hundred bytes of SVG. */
+/** At most this many rows are drawn: each point is an SVG element. */
 const PLOTTED_ROWS = 2000;
 
 /** The sample's rows the plots draw: all of them, or every k-th when there are more than PLOTTED_ROWS. */
@@ -363,32 +347,7 @@ export function sampleNote(report: ReportDocument): string {
   if (s === null) return 'No row sample was recorded, so the residual plots are left out.';
   const weighted = s.weights !== null ? ' Residuals are scaled by the square root of their weights.' : '';
   const shown = Math.min(s.actual.length, PLOTTED_ROWS);
-  const count = (n: number) => n.toLocaleString('en-US');
   const leader = (report.model.training?.hosts.length ?? 0) > 1 ? ' read by the leader host' : '';
-  if (shown >= s.rows) return `Plots show all ${count(s.rows)} training rows${leader}.${weighted}`;
-  return `Plots show a deterministic sample of ${count(shown)} of ${count(s.rows)} rows${leader}.${weighted}`;
-}
-
-/** vega and vega-lite are ES modules: loaded with a real dynamic import, once. */
-const importEngines = () => Promise.all([import('vega'), import('vega-lite')]);
-let engines: ReturnType<typeof importEngines> | undefined;
-
-/** Positions to a hundredth of a pixel: the same picture, a smaller file. */
-const round = (v: string) => String(Math.round(Number(v) * 100) / 100);
-
-async function toSvg(spec: Spec, name: string): Promise<string> {
-  engines ??= importEngines();
-  const [vega, vl] = await engines;
-  const compiled = vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG();
-    // Ids (clip paths, gradients) are unique per chart only: give each chart its own.
-    return svg
-      .replace(/\bid="([^"]+)"/g, `id="${name}-$1"`)
-      .replace(/url\(#([^)]+)\)/g, `url(#${name}-$1)`)
-      .replace(/translate\((-?[0-9.]+),(-?[0-9.]+)\)/g, (_, x: string, y: string) => `translate(${round(x)},${round(y)})`);
-  } finally {
-    view.finalize();
-  }
+  if (shown >= s.rows) return `Plots show all ${thousands(s.rows)} training rows${leader}.${weighted}`;
+  return `Plots show a deterministic sample of ${thousands(shown)} of ${thousands(s.rows)} rows${leader}.${weighted}`;
 }

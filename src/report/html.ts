@@ -47,10 +47,10 @@ function card(label: string, value: string): string {
 
 const cell = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? '—' : num(v, digits));
 
-export async function reportHtml(report: ReportDocument): Promise<string> {
+export function reportHtml(report: ReportDocument): string {
   const m = report.model;
   const s = m.statistics;
-  const charts = await renderCharts(report);
+  const charts = renderCharts(report);
   const validation = report.channels.find((c) => c.channel === 'validation');
   const cards = [
     card('training rows', String(s.n)),

@@ -156,7 +156,7 @@ export async function writeReport(paths: MlPaths, report: ReportDocument): Promi
   const texts: [string, string][] = [
     [files.json, reportJson(report)],
     [files.markdown, reportMarkdown(report)],
-    [files.html, await reportHtml(report)],
+    [files.html, reportHtml(report)],
   ];
   try {
     await fs.mkdir(paths.outputDataDir, { recursive: true });
