@@ -181,7 +181,7 @@ function realDataTable(rows: RealDataRow[], megabytes: number, repeats: number, 
       ];
     }),
     notes: [
-      '- The same rows in each spelling: files over 64 MB repeat one 64 MB block. doubles and float32 blocks are written by `pandas.DataFrame.to_csv` (bench/python/write_number_shapes.py).',
+      '- Each spelling is one 64 MB block of p = 10 rows (label first, no header) repeated to the size: the training section\'s 6-digit block, and blocks `pandas.DataFrame.to_csv` writes from a float64 and a float32 frame (bench/python/write_number_shapes.py). Longer numbers mean fewer rows in the same bytes.',
       `- ours: wall time of the whole \`node dist/main.js train\` process (start-up, parse, fit, statistics, model.json, report), best of ${repeats}; peak RSS by ${rssMethod()}. Files are page-cached first.`,
       `- ours on 1 core: the same run under \`taskset -c 0\` (the process sees one core and sizes its threads to it); 1 → ${cores} cores is its time over the all-core time.`,
       `- ${FILES} files: the 6-digit file cut at line ends into ${FILES} files of about ${num(megabytes / FILES)} MB, one channel. gzip: that file through \`gzip -6\`; MB/s counts the uncompressed text.`,
