@@ -1,7 +1,9 @@
 /**
- * `linear serve`: SageMaker hosting and batch transform. Loads model.json
+ * `linear serve`: SageMaker hosting and batch transform. Checks model.json
  * once (other files SageMaker leaves in model/ are ignored), then serves
- * until SIGTERM, draining in-flight requests.
+ * until SIGTERM, draining in-flight requests: in this process, or in
+ * SAGEMAKER_MODEL_SERVER_WORKERS worker processes (server/workers.ts), one
+ * per core by default.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { servingSettings, type Balancing, type ServingSettings } from '../contract/serving-env';
