@@ -29,11 +29,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 /** Beyond the limit a body is still read (and dropped) this far, so the client gets its 413 instead of a reset. */
 const DRAIN_BYTES = 16 * 1024 * 1024;
 
-/**
- * Reads a body, size-checked as it streams in, and calls `done` once. A
- * callback rather than a promise: on the path every request takes, each
- * promise and await is a measurable share of a small request's cost.
- */
 function tooLarge(limit: number): LinearError {
   return new LinearError(
     'PAYLOAD_TOO_LARGE',
@@ -41,6 +36,11 @@ function tooLarge(limit: number): LinearError {
   );
 }
 
+/**
+ * Reads a body, size-checked as it streams in, and calls `done` once. A
+ * callback rather than a promise: on the path every request takes, each
+ * promise and await is a measurable share of a small request's cost.
+ */
 function readBody(req: IncomingMessage, limit: number, done: (error: LinearError | null, body: Buffer) => void): void {
   let chunks: Buffer[] = [];
   let size = 0;
