@@ -293,7 +293,9 @@ function scalingTable(rows: ScalingRow[], cores: number, seconds: number): Table
   const busy = (r: ScalingRow) => (r.serverCpuSeconds === null ? null : (r.serverCpuSeconds + r.result.loadCpuSeconds) / r.result.seconds);
   const pinned = rows.filter((r) => r.server === 'ours' && r.serverCpus !== 'any');
   const [oneCore, twoCores] = [pinned.find((r) => r.workers === 1), pinned.find((r) => r.workers === 2)];
-  const oursAt64 = (workers: number) => rows.find((r) => r.server === 'ours' && r.workers === workers && r.connections === 64 && r.serverCpus === 'any');
+  const at64 = (server: ScalingRow['server'], workers: number) =>
+    rows.find((r) => r.server === server && r.workers === workers && r.connections === 64 && r.serverCpus === 'any');
+  const oursAt64 = (workers: number) => at64('ours', workers);
   const scaling = (a?: ScalingRow, b?: ScalingRow) => factor(b?.result.requestsPerSecond, a?.result.requestsPerSecond);
   return {
     title: `Serving on every core (single-row CSV, p=10 model, ${cores} cores)`,
@@ -318,7 +320,7 @@ function scalingTable(rows: ScalingRow[], cores: number, seconds: number): Table
     notes: [
       `- Same request as "CSV, 1 row" above; ${seconds} s per row after a 1 s warm-up, a fresh server per row. bare node:http (bench/bare-http.ts) reads each body and answers a fixed one, with the same worker count and balancing as ours.`,
       '- server/load CPUs: taskset lists (any = not pinned); the load generator is autocannon in the bench process. µs CPU/req: CPU time of the server\'s processes (from /proc) or of the bench process, over the requests answered. cores busy: both together, over the wall time.',
-      `- ${cores} workers / 1 worker at 64 connections, unpinned: ${scaling(oursAt64(1), oursAt64(cores))}` +
+      `- ${cores} workers / 1 worker at 64 connections, unpinned: ours ${scaling(oursAt64(1), oursAt64(cores))}, bare node:http ${scaling(at64('bare node:http', 1), at64('bare node:http', cores))}` +
         (oneCore && twoCores ? `; server on CPUs ${twoCores.serverCpus} / CPU ${oneCore.serverCpus} with the load generator on CPU ${oneCore.loadCpus}: ${scaling(oneCore, twoCores)}.` : '.') +
         (cores <= 2 ? ' With 2 cores the load generator has no core of its own once the server has both: the rate is bound by the CPU both need per request (server + load µs CPU/req).' : ''),
     ],

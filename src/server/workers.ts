@@ -12,11 +12,12 @@
  *   binds its own socket and the kernel picks one per connection by a hash
  *   of the addresses. No hop through the primary, so a new connection costs
  *   less, but a few connections often share one worker while another idles.
- * Measured (bench/sections/serving.ts, and by hand on Node 22, 2 workers):
- * at 64 keep-alive connections both give the same rate; at 2 connections
- * reusePort put both on one worker in 4 runs of 6, cluster never. SageMaker's
- * front end keeps its connections open, hence the default. With a new
- * connection per request, reusePort needed about half the CPU per request.
+ * Measured on Node 22 with 2 workers (2 cores, load generator on the same
+ * machine): at 64 keep-alive connections both give the same rate (within
+ * 6%); at 2 connections reusePort put both on one worker in 9 runs of 14,
+ * cluster in none; with a new connection per request reusePort served 2.4x
+ * the rate at a third of the server CPU per request (no primary hop).
+ * SageMaker's front end keeps its connections open, hence the default.
  * Both balance connections, not requests: fewer open connections than
  * workers leave cores idle either way.
  *
