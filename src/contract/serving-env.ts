@@ -62,7 +62,6 @@ function integer(env: NodeJS.ProcessEnv, name: string, min: number, max: number)
   return value;
 }
 
-/** `cores` is what the process may run on (os.availableParallelism: the CPU affinity, not the machine's count). */
 function balancing(env: NodeJS.ProcessEnv): Balancing {
   const raw = env[ENV.BALANCING];
   const value = raw?.trim().toLowerCase();
@@ -71,6 +70,7 @@ function balancing(env: NodeJS.ProcessEnv): Balancing {
   throw new LinearError(ErrorCode.INVALID_CONFIG, `${ENV.BALANCING}=${raw} must be cluster or reuseport`);
 }
 
+/** `cores` is what the process may run on (os.availableParallelism: the CPU affinity, not the machine's count). */
 export function servingSettings(env: NodeJS.ProcessEnv, portOverride?: number, cores: number = os.availableParallelism()): ServingSettings {
   const maxPayloadMb = integer(env, ENV.MAX_PAYLOAD_MB, 1, MAX_PAYLOAD_MB) ?? DEFAULT_PAYLOAD_MB;
   return {
