@@ -101,6 +101,7 @@ async function main(): Promise<void> {
   if (wanted('estimators')) await timed('estimators', runEstimators);
   const inMemory = wanted('in-memory') ? await timed('in-memory', runInMemory) : null;
   const serving = wanted('serving') ? await timed('serving', runServing) : null;
+  if (serving) show(serving.cores);
   const targets = training && inMemory && serving ? targetsTable(training, inMemory, serving, realData) : null;
   if (targets) show(targets);
 

@@ -285,8 +285,24 @@ export class Predictor {
     this.native = guardedSync(() => new (native().Predictor)(model));
   }
 
+  /** Whether `invokeSync` should answer this body rather than `invoke`. */
+  static answersInline(body: Buffer): boolean {
+    return body.length < INLINE_BODY_BYTES;
+  }
+
+  /** The response body, computed on the calling thread (small bodies: see `answersInline`). */
+  invokeSync(body: Buffer, invocation: Invocation): Buffer {
+    // No guardedSync closure: this runs once per request.
+    try {
+      return this.native.invokeSync(body, invocation);
+    } catch (err) {
+      return fromNative(err);
+    }
+  }
+
+  /** The response body: small bodies on the calling thread, large ones off it. */
   invoke(body: Buffer, invocation: Invocation): Promise<Buffer> {
-    if (body.length < INLINE_BODY_BYTES) return guarded(() => this.native.invokeSync(body, invocation));
+    if (Predictor.answersInline(body)) return guarded(() => this.native.invokeSync(body, invocation));
     return guarded(() => this.native.invoke(body, invocation));
   }
 }

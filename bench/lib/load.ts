@@ -20,6 +20,12 @@ export interface LoadResult {
   p99Ms: number;
   /** Connection errors, timeouts and non-2xx responses. */
   failures: number;
+  /** 2xx responses counted. */
+  requests: number;
+  /** Wall time of the run. */
+  seconds: number;
+  /** CPU seconds the load generator (this process) used meanwhile. */
+  loadCpuSeconds: number;
 }
 
 /**
@@ -49,6 +55,7 @@ function percentile(sorted: Float64Array, q: number): number {
 export function load(url: string, request: LoadRequest, connections: number, seconds: number): Promise<LoadResult> {
   const latencies: number[] = [];
   const started = performance.now();
+  const cpu = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -63,6 +70,7 @@ export function load(url: string, request: LoadRequest, connections: number, sec
       (error, result) => {
         if (error) return reject(error);
         const elapsed = (performance.now() - started) / 1000;
+        const used = process.cpuUsage(cpu);
         const sorted = Float64Array.from(latencies).sort();
         resolve({
           requestsPerSecond: latencies.length / elapsed,
@@ -70,6 +78,9 @@ export function load(url: string, request: LoadRequest, connections: number, sec
           p50Ms: percentile(sorted, 0.5),
           p99Ms: percentile(sorted, 0.99),
           failures: result.errors + result.timeouts + result.non2xx,
+          requests: latencies.length,
+          seconds: elapsed,
+          loadCpuSeconds: (used.user + used.system) / 1e6,
         });
       },
     );

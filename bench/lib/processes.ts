@@ -6,7 +6,7 @@
  * fails or is interrupted.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -147,6 +147,8 @@ async function measureByPolling(command: string, args: string[], options: RunOpt
 }
 
 export interface Daemon {
+  /** Its process id, which is also its process group's (what it forks stays in the group). */
+  pid: number;
   logs(): string;
   /** SIGTERM to the whole group, SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -164,6 +166,7 @@ export function daemon(command: string, args: string[], options: RunOptions = {}
   child.stderr?.on('data', append);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
+    pid: child.pid ?? 0,
     logs: () => logs,
     stop: async (graceMs = 10_000) => {
       killGroup(child, 'SIGTERM');
@@ -172,4 +175,65 @@ export function daemon(command: string, args: string[], options: RunOptions = {}
       clearTimeout(timer);
     },
   };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux, whatever the kernel's HZ). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) used so far by the live processes of a
+ * process group: a server and the workers it forked. Linux only; null elsewhere.
+ */
+export function groupCpuSeconds(pgid: number): number | null {
+  let ticks = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the command name (which may hold spaces): state ppid pgrp ... utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue;
+    found = true;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return found ? ticks / TICKS_PER_SECOND : null;
+}
+
+/** The CPUs this process may run on, as taskset lists them (e.g. "0,1"); null without taskset. */
+function affinity(pid: number): string | null {
+  const result = spawnSync('taskset', ['-p', '-c', String(pid)], { encoding: 'utf8' });
+  if (result.status !== 0) return null;
+  return /list:\s*(\S+)/.exec(result.stdout)?.[1] ?? null;
+}
+
+export const hasTaskset: boolean = affinity(process.pid) !== null;
+
+/**
+ * Runs `work` with every thread of this process (the bench, and so the load
+ * generator in it) pinned to `cpus`, then restores what it had.
+ */
+export async function pinnedTo<T>(cpus: string, work: () => Promise<T>): Promise<T> {
+  const before = affinity(process.pid);
+  if (before === null) throw new Error('taskset is not available');
+  const set = (list: string) => {
+    const result = spawnSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`taskset -a -p -c ${list} failed: ${result.stderr.trim()}`);
+  };
+  set(cpus);
+  try {
+    return await work();
+  } finally {
+    set(before);
+  }
 }

@@ -208,8 +208,12 @@ function chooseResponse(accept: string, defaultAccept: string): ResponseChoice {
   throw new LinearError('NOT_ACCEPTABLE', `Accept ${clipHeader(accept)} has no type this server produces; accept one of ${SUPPORTED_RESPONSES}`);
 }
 
+const NO_ATTRIBUTES: ReadonlyMap<string, string> = new Map();
+
 /** `key=value` pairs from X-Amzn-SageMaker-Custom-Attributes (separated by , or ;). */
-export function customAttributes(header: string | undefined): Map<string, string> {
+export function customAttributes(header: string | undefined): ReadonlyMap<string, string> {
+  // Most requests carry none: no map for them.
+  if (header === undefined || header === '') return NO_ATTRIBUTES;
   const attributes = new Map<string, string>();
   for (const part of (header ?? '').split(/[;,]/)) {
     const eq = part.indexOf('=');
@@ -219,7 +223,7 @@ export function customAttributes(header: string | undefined): Map<string, string
 }
 
 /** Interval level from an Accept parameter or custom attribute, e.g. intervals=0.95. */
-export function requestedIntervals(acceptParams: Map<string, string>, attributes: Map<string, string>): number | undefined {
+export function requestedIntervals(acceptParams: ReadonlyMap<string, string>, attributes: ReadonlyMap<string, string>): number | undefined {
   const raw = acceptParams.get('intervals') ?? attributes.get('intervals');
   if (raw === undefined) return undefined;
   const level = Number(raw);

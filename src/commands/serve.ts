@@ -1,28 +1,61 @@
 /**
- * `linear serve`: SageMaker hosting and batch transform. Loads model.json
+ * `linear serve`: SageMaker hosting and batch transform. Checks model.json
  * once (other files SageMaker leaves in model/ are ignored), then serves
- * until SIGTERM, draining in-flight requests.
+ * until SIGTERM, draining in-flight requests: in this process, or in
+ * SAGEMAKER_MODEL_SERVER_WORKERS worker processes (server/workers.ts), one
+ * per core by default.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { servingSettings } from '../contract/serving-env';
+import { servingSettings, type Balancing, type ServingSettings } from '../contract/serving-env';
 import { DEFAULT_ML_ROOT, type MlPaths } from '../contract/paths';
-import { loadModel } from '../model/model';
+import { loadModel, type Model } from '../model/model';
 import { Predictor } from '../native';
 import { DEFAULT_HOST, serve } from '../server/server';
+import { balancingFor, runWorker, startWorkers, workerNumber, workerOrders } from '../server/workers';
 import { ML_ROOT_OPTION, type RunContext, type Runner } from './context';
 
-export async function runServe(paths: MlPaths, ctx: RunContext, port?: number, host?: string): Promise<void> {
-  const settings = servingSettings(process.env, port);
-  const model = await loadModel(paths);
-  const predictor = new Predictor(model.native);
-  const serving = await serve(predictor, settings, ctx.log, ctx.signal, host);
+const BALANCING: Record<Balancing, string> = {
+  cluster: 'node:cluster hands out connections in turn',
+  reusePort: 'SO_REUSEPORT: the kernel spreads connections',
+};
+
+function started(paths: MlPaths, model: Model, settings: ServingSettings, address: string, processes: string): string {
   const doc = model.document;
   const intervals = doc.inference ? 'intervals available' : 'no intervals (ridge or no residual df)';
-  ctx.log(
+  return (
     `serving ${paths.modelFile} (${doc.coefficients.length} features: ${doc.feature_names.join(', ')}; ${intervals}) ` +
-      `on ${serving.address}, payload limit ${settings.maxPayloadMb} MiB, timeout ${settings.timeoutMs / 1000} s`,
+    `on ${address}, payload limit ${settings.maxPayloadMb} MiB, timeout ${settings.timeoutMs / 1000} s, ${processes}`
   );
-  await serving.closed;
+}
+
+/**
+ * One process (SAGEMAKER_MODEL_SERVER_WORKERS=1), or a primary that checks
+ * the model once and forks the workers, each of which runs this again and
+ * finds its orders.
+ */
+export async function runServe(paths: MlPaths, ctx: RunContext, port?: number, host: string = DEFAULT_HOST): Promise<void> {
+  const settings = servingSettings(process.env, port);
+  const orders = workerOrders();
+  if (orders !== undefined) {
+    const log = (line: string) => ctx.log(`worker ${workerNumber()}: ${line}`);
+    await runWorker(async () => {
+      const model = await loadModel(paths);
+      return serve(new Predictor(model.native), { ...settings, port: orders.port }, log, ctx.signal, host, { reusePort: orders.balancing === 'reusePort' });
+    });
+    return;
+  }
+  // Checked before any worker starts: a bad model fails here, once, with its own error.
+  const model = await loadModel(paths);
+  if (settings.workers === 1) {
+    const serving = await serve(new Predictor(model.native), settings, ctx.log, ctx.signal, host);
+    ctx.log(started(paths, model, settings, serving.address, '1 worker (this process)'));
+    await serving.closed;
+  } else {
+    const balancing = await balancingFor(settings.balancing, host, ctx.log);
+    const pool = await startWorkers({ workers: settings.workers, balancing, port: settings.port, log: ctx.log, signal: ctx.signal });
+    ctx.log(started(paths, model, settings, pool.address, `${settings.workers} workers (${BALANCING[balancing]}; pids ${pool.pids().join(', ')})`));
+    await pool.closed;
+  }
   ctx.log('stopped: all in-flight requests finished');
 }
 

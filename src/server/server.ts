@@ -24,15 +24,32 @@ export interface Serving {
   closed: Promise<void>;
 }
 
+export interface ListenOptions {
+  /**
+   * Bind with SO_REUSEPORT, so that several processes each hold a socket on
+   * the port and the kernel spreads connections between them (workers.ts
+   * checks that this Node supports it: older ones ignore the option).
+   */
+  reusePort?: boolean;
+}
+
 export async function serve(
   predictor: Predictor,
   settings: ServingSettings,
   log: (line: string) => void,
   signal: AbortSignal,
   host: string = DEFAULT_HOST,
+  options: ListenOptions = {},
 ): Promise<Serving> {
   const app = createApp({ predictor, settings, log });
   const inFlight = new Set<ServerResponse>();
+  const closeIdle = () => server.closeIdleConnections();
+  // One listener function for every response (no closure per request).
+  function answered(this: ServerResponse): void {
+    inFlight.delete(this);
+    // Draining: the connection this answer leaves idle closes now, not after the keep-alive timeout.
+    if (signal.aborted) setImmediate(closeIdle);
+  }
   const server = createServer(
     {
       keepAliveTimeout: KEEP_ALIVE_MS,
@@ -43,13 +60,9 @@ export async function serve(
     },
     (req, res) => {
       inFlight.add(res);
-      res.once('close', () => {
-        inFlight.delete(res);
-        // Draining: the connection this answer leaves idle closes now, not after the keep-alive timeout.
-        if (signal.aborted) setImmediate(() => server.closeIdleConnections());
-      });
+      res.on('close', answered);
       if (signal.aborted) res.shouldKeepAlive = false;
-      void app(req, res);
+      app(req, res);
     },
   );
   // Requests Node's parser refuses (huge headers, bad framing) still get a JSON 4xx.
@@ -58,7 +71,8 @@ export async function serve(
     server.once('error', (err) =>
       reject(new LinearError(ErrorCode.INVALID_CONFIG, `cannot listen on ${host} port ${settings.port}: ${systemErrorReason(err)}`)),
     );
-    server.listen(settings.port, host, resolve);
+    // reusePort is absent from Node 20's types; only set when asked, so nothing changes otherwise.
+    server.listen(options.reusePort ? { port: settings.port, host, reusePort: true } : { port: settings.port, host }, resolve);
   });
   const closed = new Promise<void>((resolve) => {
     const stop = () => {
