@@ -5,7 +5,7 @@ import { err, num, type Table } from '../lib/format';
 import { valueOf } from '../lib/outcome';
 import type { InMemoryResults } from './in-memory';
 import { coreSpeedUp, type RealDataResults, type RealDataRow } from './real-data';
-import type { ServingResults, ServingRow } from './serving';
+import type { ScalingRow, ServingResults, ServingRow } from './serving';
 import type { TrainingResults, TrainingRow } from './training';
 
 interface Verdict {
@@ -175,8 +175,41 @@ function realDataVerdicts(real: RealDataResults): Verdict[] {
   ];
 }
 
+/** Serving on every core: against bare node:http with as many workers, and all workers against one. */
+function scalingVerdicts(serving: ServingResults): Verdict[] {
+  const at64 = (server: ScalingRow['server'], workers: number) =>
+    serving.scaling.find((r) => r.server === server && r.workers === workers && r.connections === 64 && r.serverCpus === 'any');
+  const most = Math.max(...serving.scaling.map((r) => r.workers));
+  const rate = (r?: ScalingRow) => r?.result.requestsPerSecond;
+  const versusBare = (workers: number) => {
+    const [ours, bare] = [rate(at64('ours', workers)), rate(at64('bare node:http', workers))];
+    return ours !== undefined && bare !== undefined ? ours / bare : null;
+  };
+  const bareScaling = (rate(at64('bare node:http', most)) ?? NaN) / (rate(at64('bare node:http', 1)) ?? NaN);
+  const oursScaling = (rate(at64('ours', most)) ?? NaN) / (rate(at64('ours', 1)) ?? NaN);
+  return [
+    {
+      target: 'serving >= 0.8x bare node:http with the same workers',
+      basis: `single-row CSV, c=64, 1 and ${most} workers`,
+      measured: `1 worker ${num(versusBare(1))}×, ${most} workers ${num(versusBare(most))}×`,
+      status: status(
+        { value: versusBare(1), bound: 0.8, higherIsBetter: true, what: '1 worker' },
+        { value: versusBare(most), bound: 0.8, higherIsBetter: true, what: `${most} workers` },
+      ),
+    },
+    {
+      target: `serving with ${most} workers >= 1.6x one worker`,
+      basis: `single-row CSV, c=64, load generator on the same ${most} cores`,
+      measured: `ours ${num(oursScaling)}×, bare node:http ${num(bareScaling)}×`,
+      status:
+        status({ value: oursScaling, bound: 1.6, higherIsBetter: true, what: 'speed-up' }) +
+        (most <= 2 && !(oursScaling >= 1.6) ? ` (the load generator needs a core too: bare node:http scales ${num(bareScaling)}× here)` : ''),
+    },
+  ];
+}
+
 export function targetsTable(training: TrainingResults, inMemory: InMemoryResults, serving: ServingResults, real: RealDataResults | null): Table {
-  const verdicts = [...trainingVerdicts(training), ...(real ? realDataVerdicts(real) : []), inMemoryVerdict(inMemory), ...servingVerdicts(serving)];
+  const verdicts = [...trainingVerdicts(training), ...(real ? realDataVerdicts(real) : []), inMemoryVerdict(inMemory), ...servingVerdicts(serving), ...scalingVerdicts(serving)];
   return {
     title: 'Targets',
     columns: ['target', 'measured on', 'measured', 'status'],
