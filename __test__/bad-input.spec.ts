@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
-import { access, chmod, copyFile, mkdir, readFile, stat, symlink } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeMlTree, runCli, type CliResult, type MlTree, type MlTreeSpec } from './helpers/ml-tree';
@@ -216,6 +216,16 @@ testUnlessRoot(`a file without read permission: UNREADABLE_FILE${SKIPPED_AS_ROOT
   await chmod(file, 0o000);
   t.teardown(() => chmod(file, 0o644));
   await expectTrainFailure(t, tree, { code: 'UNREADABLE_FILE', mentions: ['train/a.csv', 'permission denied'] });
+});
+
+testUnlessRoot(`small files are opened ahead of their turn, but each file's problem is met in order: a bad cell in b.csv before an unreadable c.csv${SKIPPED_AS_ROOT}`, async (t) => {
+  const tree = await makeMlTree({ channels: { train: { 'a.csv': GOOD, 'b.csv': `${GOOD}5,x,1\n`, 'c.csv': GOOD } } }, t);
+  const unreadable = path.join(tree.channel('train'), 'c.csv');
+  await chmod(unreadable, 0o000);
+  t.teardown(() => chmod(unreadable, 0o644));
+  await expectTrainFailure(t, tree, { code: 'NON_NUMERIC_VALUE', mentions: ['train/b.csv', 'x'] });
+  await writeFile(path.join(tree.channel('train'), 'b.csv'), GOOD);
+  await expectTrainFailure(t, tree, { code: 'UNREADABLE_FILE', mentions: ['train/c.csv', 'permission denied'] });
 });
 
 test('a FIFO in the channel is not read as data and does not hang training', async (t) => {
