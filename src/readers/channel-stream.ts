@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { systemErrorReason } from '../errors';
 import type { ByteSink, SourceSummary } from '../native';
 import type { Progress } from '../report/progress';
-import { prepareSource, readFileChunks, wholeFileChunks, type PreparedSource } from './file-chunks';
+import { prepareSource, readFileChunks, SmallFileBuffers, wholeFileChunks, type PreparedSource } from './file-chunks';
 import { readPipeChunks } from './pipe-chunks';
 
 export interface FileSummary extends SourceSummary {
@@ -61,13 +61,14 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
     const nameOf = (file: string) => options.displayName?.(file) ?? (path.relative(options.root, file) || file);
     // The next file, prepared while the core parses a small file's bytes.
     let ahead: (() => PreparedSource) | undefined;
+    const buffers = new SmallFileBuffers();
     for (const [index, file] of files.entries()) {
       const displayName = nameOf(file);
       const before = position;
       const onStored = (read: number) => {
         position = before + read;
       };
-      const { kind, whole } = (ahead ?? (() => prepareSource(file, displayName)))();
+      const { kind, whole } = (ahead ?? (() => prepareSource(file, displayName, buffers)))();
       ahead = undefined;
       let summary: SourceSummary;
       if (kind === 'parquet') {
@@ -86,7 +87,7 @@ export async function streamFiles(files: string[], sink: ByteSink, options: Stre
         try {
           for await (const chunk of chunks) {
             const pushed = sink.push(chunk);
-            if (whole !== null && index + 1 < files.length) ahead = prepareAhead(files[index + 1], nameOf(files[index + 1]));
+            if (whole !== null && index + 1 < files.length) ahead = prepareAhead(files[index + 1], nameOf(files[index + 1]), buffers);
             await pushed;
             bytes += chunk.length;
             sourceBytes += chunk.length;
@@ -126,9 +127,9 @@ async function storedSize(file: string): Promise<number | undefined> {
 }
 
 /** Prepares a source now; an error it meets is thrown when the source's turn comes. */
-function prepareAhead(file: string, name: string): () => PreparedSource {
+function prepareAhead(file: string, name: string, buffers: SmallFileBuffers): () => PreparedSource {
   try {
-    const prepared = prepareSource(file, name);
+    const prepared = prepareSource(file, name, buffers);
     return () => prepared;
   } catch (err) {
     return () => {

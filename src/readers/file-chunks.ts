@@ -116,13 +116,32 @@ export interface PreparedSource {
 }
 
 /**
+ * Two buffers in turn for small files read whole, as a large file's chunks
+ * are: one holds the file the core is parsing, the other the next file. A
+ * channel of thousands of files then allocates two buffers, not one per file.
+ */
+export class SmallFileBuffers {
+  private readonly buffers: Buffer[] = [];
+  private turn = 0;
+
+  constructor(readonly size: number = DEFAULT_CHUNK_SIZE) {}
+
+  /** The buffer not given out last time: the caller is done with the one before that. */
+  next(): Buffer {
+    this.turn = 1 - this.turn;
+    this.buffers[this.turn] ??= Buffer.allocUnsafe(this.size);
+    return this.buffers[this.turn];
+  }
+}
+
+/**
  * Tells a FIFO (opened once, by its reader), Parquet (read by path) and a
  * streamed file apart, and reads a small plain file whole. Blocking calls on
  * purpose: a channel of many small files calls this for the next file while
  * the core parses the current one on its own threads, and a few system calls
  * cost less than a wait on the thread pool for each of them.
  */
-export function prepareSource(file: string, name: string, chunkSize = DEFAULT_CHUNK_SIZE): PreparedSource {
+export function prepareSource(file: string, name: string, buffers: SmallFileBuffers): PreparedSource {
   let fd: number;
   try {
     // By name first: opening a FIFO would wait for its writer.
@@ -133,8 +152,8 @@ export function prepareSource(file: string, name: string, chunkSize = DEFAULT_CH
   }
   try {
     const stats = fstatSync(fd);
-    const small = stats.isFile() && stats.size <= chunkSize;
-    const head = Buffer.allocUnsafe(small ? stats.size : MAGIC_BYTES);
+    const small = stats.isFile() && stats.size <= buffers.size;
+    const head = small ? buffers.next().subarray(0, stats.size) : Buffer.allocUnsafe(MAGIC_BYTES);
     let filled = 0;
     for (let read = -1; read !== 0 && filled < head.length; filled += read) read = readSync(fd, head, filled, head.length - filled, filled);
     const sniffed = sniffFormat(head.subarray(0, Math.min(filled, MAGIC_BYTES)), true);
