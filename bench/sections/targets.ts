@@ -152,7 +152,6 @@ function realDataVerdicts(real: RealDataResults): Verdict[] {
   const gzip = real.rows.find((r) => r.layout === 'gzip');
   const plainSix = plain.find((r) => r.spelling === 'six digits');
   const gzipRatio = gzip && plainSix ? plainSix.ours.seconds / gzip.ours.seconds : null;
-  const oneCore = (r: RealDataRow) => coreSpeedUp(r);
   return [
     each('training >= 2x polars read_csv alone, each spelling', 2, (r) => (r.polars.ok ? r.polars.value / r.ours.seconds : null)),
     each('training >= 8x pandas read_csv + scikit-learn, each spelling', 8, (r) => (r.sklearn.ok ? r.sklearn.value / r.ours.seconds : null)),
@@ -169,7 +168,7 @@ function realDataVerdicts(real: RealDataResults): Verdict[] {
       status: status({ value: gzipRatio, bound: 0.5, higherIsBetter: true, what: 'throughput' }),
     },
     {
-      ...each(`training 1 -> ${real.cores} cores >= 1.7x`, 1.7, oneCore),
+      ...each(`training 1 -> ${real.cores} cores >= 1.7x`, 1.7, coreSpeedUp),
       ...(real.cores < 2 ? { measured: 'n/a', status: 'not measured: one core' } : {}),
     },
   ];
