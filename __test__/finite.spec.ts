@@ -124,11 +124,11 @@ test('SIGTERM during a long solve ends the job within seconds, with TERMINATED w
 test('a solver that would not fit in memory is refused before it is allocated, with the numbers', async (t) => {
   const trainer = new Trainer({ fitIntercept: true, memoryLimit: 50e6 });
   trainer.beginSource('wide.csv');
-  // 1,000 features: about 145 MB of solver state, over the 50 MB allowed.
+  // 1,000 features: about 120 MB of solver state, over the 50 MB allowed.
   const row = Array.from({ length: 1001 }, (_, j) => j % 7).join(',');
   const err = await t.throwsAsync(trainer.push(Buffer.from(`${row}\n`)), { instanceOf: LinearError });
   t.is(err?.code, 'NOT_ENOUGH_MEMORY');
-  t.regex(err?.message ?? '', /^1000 features need about 0\.14 GB for the exact solver .* but 0\.05 GB are available; use an instance type with more memory/);
+  t.regex(err?.message ?? '', /^1000 features need about 0\.12 GB for the exact solver .* but 0\.05 GB are available; use an instance type with more memory/);
 });
 
 test('a scored channel whose mse would overflow fails training with NON_FINITE_RESULT naming it, and writes no model', async (t) => {

@@ -136,8 +136,9 @@ pub struct BindingStatistics {
 pub struct BindingInference {
     /// Design indices (0 = intercept when fitted) of the estimated parameters.
     pub parameters: Vec<u32>,
-    /// R⁻¹, row-major, rank x rank upper triangle.
-    pub covariance_factor: Vec<f64>,
+    /// R⁻¹, row-major, rank x rank upper triangle (a typed array: at a few
+    /// thousand features it has millions of entries).
+    pub covariance_factor: Float64Array,
     pub sigma2: f64,
     pub df_resid: f64,
 }
@@ -215,7 +216,7 @@ impl From<Fit> for BindingFit {
             },
             inference: fit.inference.map(|i| BindingInference {
                 parameters: i.parameters.iter().map(|&p| p as u32).collect(),
-                covariance_factor: i.covariance_factor,
+                covariance_factor: Float64Array::new(i.covariance_factor),
                 sigma2: i.sigma2,
                 df_resid: i.df_resid,
             }),

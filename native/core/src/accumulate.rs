@@ -30,25 +30,28 @@
 
 use crate::scalar::Scalar;
 use crate::segments::{Reduction, Segment};
-use crate::tsqr::Triangle;
+use crate::tsqr::{Triangle, WIDE_COLUMNS};
 
 pub const BLOCK_ROWS: usize = 256;
 
 /// Enough lanes for the cores of the largest training instances.
 const MAX_LANES: usize = 64;
-/// Wide designs keep at least this many, whatever their triangles cost.
-const MIN_LANES: usize = 4;
 /// What one accumulator's lanes may take before a wider design gets fewer.
 const LANE_BYTES: u64 = 32 << 20;
 
 /// The lanes of an accumulator for `design`: as many as fit [`LANE_BYTES`]
 /// in double-double triangles (the larger of the two passes' kinds, so both
-/// passes deal blocks alike), within [`MIN_LANES`]..=[`MAX_LANES`]. 64 up to
-/// about 180 features, 4 from about 720.
+/// passes deal blocks alike), at most [`MAX_LANES`]: 64 up to about 180
+/// features, 8 just below [`WIDE_COLUMNS`] columns. A design of [`WIDE_COLUMNS`] or more
+/// has one: merging lanes would cost as much as a block per column, and its
+/// threads share each block's update instead.
 pub fn lanes(design: Design) -> usize {
     let k = design.columns() as u64;
+    if design.columns() >= WIDE_COLUMNS {
+        return 1;
+    }
     let triangle = k * k * 16;
-    (LANE_BYTES / triangle).clamp(MIN_LANES as u64, MAX_LANES as u64) as usize
+    (LANE_BYTES / triangle).min(MAX_LANES as u64) as usize
 }
 
 /// The shape of the problem: `features` columns after the label.
@@ -172,7 +175,7 @@ impl<T: Scalar> Accumulator<T> {
             segment_weight: 0.0,
             reduction: Reduction::default(),
             kept: None,
-            threads: threads.clamp(1, lanes(design)),
+            threads: threads.max(1),
         }
     }
 
@@ -336,8 +339,20 @@ impl<T: Scalar> Accumulator<T> {
         self.blocks += count as u64;
         let design = self.design;
         let shift = self.shift.as_ref().expect("the shift is set with the first block");
-        let threads = self.threads.min(count);
         let lanes = self.lanes.len();
+        if lanes == 1 {
+            let mut scratch = vec![T::default(); BLOCK_ROWS * design.columns()];
+            for b in 0..count {
+                if crate::cancel::requested() {
+                    return;
+                }
+                let block_roots = roots.map(|r| &r[b * BLOCK_ROWS..(b + 1) * BLOCK_ROWS]);
+                fill_block(design, shift, &raw[b * block_len..(b + 1) * block_len], block_roots, &mut scratch);
+                self.lanes[0].absorb_on_threads(&mut scratch, BLOCK_ROWS, self.threads);
+            }
+            return;
+        }
+        let threads = self.threads.min(count).min(lanes);
         let work = |lane_ids: Vec<(usize, &mut Triangle<T>)>| {
             let mut scratch = vec![T::default(); BLOCK_ROWS * design.columns()];
             for (lane, triangle) in lane_ids {
@@ -384,7 +399,7 @@ impl<T: Scalar> Accumulator<T> {
             let mut scratch = vec![T::default(); rest * self.design.columns()];
             let shift = self.shift.get_or_insert_with(|| Shift::from_first_rows(self.design, &self.pending));
             fill_block(self.design, shift, &self.pending, Some(&self.pending_roots), &mut scratch);
-            self.lanes[lane].absorb_in_place(&mut scratch, rest);
+            self.lanes[lane].absorb_on_threads(&mut scratch, rest, self.threads);
             self.pending.clear();
             self.pending_roots.clear();
         }
@@ -513,7 +528,8 @@ mod tests {
     fn the_lanes_depend_on_the_width_alone_and_any_number_of_threads_gives_the_same_bits() {
         let narrow = Design { features: 5, fit_intercept: true };
         assert_eq!(lanes(narrow), MAX_LANES);
-        assert_eq!(lanes(Design { features: 2000, fit_intercept: true }), MIN_LANES);
+        assert_eq!(lanes(Design { features: WIDE_COLUMNS - 3, fit_intercept: true }), 8);
+        assert_eq!(lanes(Design { features: 2000, fit_intercept: true }), 1);
         // More blocks than lanes, so every lane takes several and some fewer.
         let n = 3 * MAX_LANES * BLOCK_ROWS + 1000;
         let raw = rows(n, 5, 4);

@@ -21,8 +21,31 @@ use crate::scalar::Scalar;
 use crate::segments::{HostState, Reduction, Segment, WireScalar};
 use crate::solve::{Fit, Precision};
 
-/// Raw values kept in memory for an extended pass without re-reading.
+/// Raw values kept in memory for an extended pass without re-reading (more
+/// for wide designs: see [`retain_limit`]).
 pub const RETAIN_VALUES: usize = 1 << 20;
+/// Data kept in memory is refactored in double-double outright while rows·k²
+/// (the factorisation's multiply-adds) is at most this: a fraction of a
+/// second. Beyond, the f64 fit is refined from the rows in memory instead,
+/// which costs a light pass per step and reaches the same accuracy.
+pub const EXTENDED_WORK: u64 = 1 << 28;
+/// A wide design keeps up to this many rows per column of its factor in
+/// memory, so that data of a few times more rows than features is refined
+/// from memory instead of read again.
+const RETAIN_ROWS_PER_COLUMN: usize = 4;
+
+/// Raw values (weights included) a fit of `design` keeps in memory.
+pub fn retain_limit(design: Design) -> usize {
+    RETAIN_VALUES.max(RETAIN_ROWS_PER_COLUMN * design.columns() * design.columns())
+}
+
+/// Whether `rows` rows of `design` in memory are refactored in double-double
+/// outright (always, while that is cheap), rather than solved in f64 and
+/// refined as their conditioning asks.
+fn refactor_outright(design: Design, rows: u64) -> bool {
+    let k = design.columns() as u64;
+    rows.saturating_mul(design.width() as u64) <= RETAIN_VALUES as u64 && rows.saturating_mul(k * k) <= EXTENDED_WORK
+}
 /// Largest relative coefficient error accepted from the f64 pass.
 pub const ERROR_TARGET: f64 = 1e-12;
 /// In memory, an f64 solution is refined instead of refactored when each
@@ -137,13 +160,16 @@ impl FitOptions {
 
 /// Peak bytes of the solver for a design of k = parameters + 1 columns, all
 /// O(k²) whatever the row count: the double-double lanes of the extended pass
-/// (the f64 lanes of the first pass are smaller), the solve's working copies
-/// and the condition number's f64 matrices.
+/// (the f64 lanes of the first pass are smaller; one lane from
+/// [`crate::tsqr::WIDE_COLUMNS`] columns), the solve's working copies (three
+/// in double-double, three in f64: the kept triangle, R⁻¹, the condition
+/// number's matrices), and the rows kept in memory ([`retain_limit`]):
+/// 16·L·k² + 72·k² + 8·max(2²⁰, 4·k²) bytes.
 pub fn solver_memory(design: Design) -> u64 {
     let k = design.columns() as u64;
     let lanes = lanes(design) as u64 * 16;
     let solve = 3 * 16 + 3 * 8;
-    k * k * (lanes + solve)
+    k * k * (lanes + solve) + retain_limit(design) as u64 * 8
 }
 
 fn accepts_double(fit: &Fit) -> bool {
@@ -171,6 +197,26 @@ fn fit_extended(design: Design, penalties: Penalties, shift: Shift, kept: &Retai
         start = end;
     }
     fit_factor(&acc.finish(), penalties, Precision::Extended)
+}
+
+/// The fit of rows kept in memory whose double-double refactoring is not
+/// cheap (see [`refactor_outright`]): the f64 fit of the first pass when it
+/// is certified, else that fit refined from the rows while refinement
+/// converges, else the extended pass. It depends on the factor and the rows
+/// alone, so a resumed job that reads its rows again gets the same bits.
+fn fit_retained(factor: &Factor<f64>, penalties: Penalties, kept: &Retained, weighted: bool, threads: usize) -> Result<Fit, CoreError> {
+    let mut fit = fit_factor(factor, penalties, Precision::Double)?;
+    if accepts_double(&fit) {
+        return Ok(fit);
+    }
+    if let Some(steps) = refinement_steps(&fit) {
+        let rows = RawRows { raw: &kept.raw, width: factor.design.width(), weights: weighted.then_some(&kept.weights[..]) };
+        for _ in 0..steps {
+            refine(&mut fit, &rows, threads, Gradient::Extended);
+        }
+        return Ok(fit);
+    }
+    fit_extended(factor.design, penalties, factor.shift.clone(), kept, weighted, threads)
 }
 
 /// Robust standard errors for `fit` from its rows (raw `[y, x]`, optional weights).
@@ -256,7 +302,7 @@ pub fn fit_weighted_arrays(
         }
         None => None,
     };
-    let mut fit = fit_slabs(Arrays { x, y, weights }, design, options, threads, &each_slab)?;
+    let mut fit = fit_slabs(Arrays { x, y, weights, features }, design, options, threads, &each_slab)?;
     fit.cv = selection;
     robust_pass(&mut fit, options.covariance, |pass| each_slab(&mut |slab, w| pass.push_rows(slab, w)))?;
     let mut pass = ResidualPass::default();
@@ -268,18 +314,17 @@ pub fn fit_weighted_arrays(
 
 /// The fit of in-memory data, refined or refactored in double-double as its conditioning asks.
 fn fit_slabs(data: Arrays<'_>, design: Design, options: FitOptions, threads: usize, each_slab: &dyn Fn(&mut SlabVisitor)) -> Result<Fit, CoreError> {
-    let small = data.y.len() * design.width() <= RETAIN_VALUES;
-    if !small && !options.extended {
+    if !refactor_outright(design, data.y.len() as u64) && !options.extended {
         let mut double = Accumulator::<f64>::new(design, threads);
         each_slab(&mut |slab, w| feed(&mut double, slab, w));
         let mut fit = fit_factor(&double.finish(), options.penalties, Precision::Double)?;
         if accepts_double(&fit) {
-            refine(&mut fit, data, threads, Gradient::Double);
+            refine(&mut fit, &data, threads, Gradient::Double);
             return Ok(fit);
         }
         if let Some(steps) = refinement_steps(&fit) {
             for _ in 0..steps {
-                refine(&mut fit, data, threads, Gradient::Extended);
+                refine(&mut fit, &data, threads, Gradient::Extended);
             }
             return Ok(fit);
         }
@@ -305,6 +350,53 @@ struct Arrays<'a> {
     x: &'a [f64],
     y: &'a [f64],
     weights: Option<&'a [f64]>,
+    features: usize,
+}
+
+/// Rows as refinement reads them.
+trait Rows: Sync {
+    fn count(&self) -> usize;
+    fn label(&self, row: usize) -> f64;
+    /// Feature `feature` (from 0) of row `row`.
+    fn feature(&self, row: usize, feature: usize) -> f64;
+    fn weight(&self, row: usize) -> Option<f64>;
+}
+
+impl Rows for Arrays<'_> {
+    fn count(&self) -> usize {
+        self.y.len()
+    }
+    fn label(&self, row: usize) -> f64 {
+        self.y[row]
+    }
+    fn feature(&self, row: usize, feature: usize) -> f64 {
+        self.x[row * self.features + feature]
+    }
+    fn weight(&self, row: usize) -> Option<f64> {
+        self.weights.map(|w| w[row])
+    }
+}
+
+/// Raw rows `[y, x]` kept from a stream, with their weights when weighted.
+struct RawRows<'a> {
+    raw: &'a [f64],
+    width: usize,
+    weights: Option<&'a [f64]>,
+}
+
+impl Rows for RawRows<'_> {
+    fn count(&self) -> usize {
+        self.raw.len() / self.width
+    }
+    fn label(&self, row: usize) -> f64 {
+        self.raw[row * self.width]
+    }
+    fn feature(&self, row: usize, feature: usize) -> f64 {
+        self.raw[row * self.width + 1 + feature]
+    }
+    fn weight(&self, row: usize) -> Option<f64> {
+        self.weights.map(|w| w[row])
+    }
 }
 
 /// One step of iterative refinement, for data in memory: the residual
@@ -312,12 +404,10 @@ struct Arrays<'a> {
 /// equations, Björck). It costs one light pass over the data and takes the
 /// f64 answer to within an ulp or two of the exact one. Ridge fits (no R⁻¹
 /// stored) are left as they are.
-fn refine(fit: &mut Fit, data: Arrays<'_>, threads: usize, summation: Gradient) {
-    let Arrays { x, y, weights } = data;
+fn refine(fit: &mut Fit, data: &impl Rows, threads: usize, summation: Gradient) {
     let Some(inference) = fit.inference.as_ref() else {
         return;
     };
-    let p = fit.coefficients.len();
     let lead = usize::from(fit.design.fit_intercept);
     let parameters = &inference.parameters;
     let r = parameters.len();
@@ -332,13 +422,13 @@ fn refine(fit: &mut Fit, data: Arrays<'_>, threads: usize, summation: Gradient) 
         for i in rows {
             // The factor holds rows times fl(√w): the same weights here, so
             // refinement converges to the extended pass's answer.
-            let root = weights.map_or(1.0, |w| w[i].sqrt());
+            let root = data.weight(i).map_or(1.0, f64::sqrt);
             if root == 0.0 {
                 continue;
             }
-            let mut residual = Dd::difference(y[i], center_label);
+            let mut residual = Dd::difference(data.label(i), center_label);
             for (a, &j) in parameters.iter().enumerate() {
-                z[a] = if j < lead { Dd::from(1.0) } else { Dd::difference(x[i * p + j - lead], center[j - lead]) };
+                z[a] = if j < lead { Dd::from(1.0) } else { Dd::difference(data.feature(i, j - lead), center[j - lead]) };
                 residual = residual - z[a] * Dd::from(solution[a]);
             }
             if root != 1.0 {
@@ -363,14 +453,15 @@ fn refine(fit: &mut Fit, data: Arrays<'_>, threads: usize, summation: Gradient) 
         }
         g
     };
-    let half = y.len() / 2;
+    let rows = data.count();
+    let half = rows / 2;
     let (first, second) = if threads > 1 {
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| gradient(half..y.len()));
+            let other = scope.spawn(|| gradient(half..rows));
             (gradient(0..half), other.join().expect("refinement thread panicked"))
         })
     } else {
-        (gradient(0..half), gradient(half..y.len()))
+        (gradient(0..half), gradient(half..rows))
     };
     let g: Vec<f64> = first.iter().zip(&second).map(|(a, b)| (*a + *b).to_f64()).collect();
     let factor = &inference.covariance_factor;
@@ -422,6 +513,9 @@ pub struct StreamingFit {
     selection: Option<Selection>,
     extended: Option<Accumulator<Dd>>,
     retained: Option<Retained>,
+    /// A resumed job's first-pass factor, waiting for its rows to be read
+    /// into memory again (see [`fit_retained`]).
+    refining: Option<Factor<f64>>,
     design: Option<Design>,
     shift: Option<Shift>,
     rows_seen: u64,
@@ -501,6 +595,7 @@ impl StreamingFit {
             selection: None,
             extended: None,
             retained: Some(Retained::default()),
+            refining: None,
             design: None,
             shift: None,
             rows_seen: 0,
@@ -782,7 +877,8 @@ impl StreamingFit {
     fn accumulate(&mut self, raw: &[f64], weights: Option<&[f64]>) {
         if let Some(kept) = self.retained.as_mut() {
             let weights = weights.unwrap_or_default();
-            if kept.raw.len() + kept.weights.len() + raw.len() + weights.len() <= RETAIN_VALUES {
+            let limit = retain_limit(self.design.expect("set with the accumulator"));
+            if kept.raw.len() + kept.weights.len() + raw.len() + weights.len() <= limit {
                 kept.raw.extend_from_slice(raw);
                 kept.weights.extend_from_slice(weights);
             } else {
@@ -805,6 +901,9 @@ impl StreamingFit {
         }
         if let Some(extended) = self.extended.as_mut() {
             feed(extended, raw, weights);
+            return;
+        }
+        if self.refining.is_some() {
             return;
         }
         match (self.folds.as_mut(), weights) {
@@ -914,6 +1013,10 @@ impl StreamingFit {
         if let Some(extended) = self.extended.take() {
             return fit_factor(&extended.finish(), self.options.penalties, Precision::Extended).map(Some);
         }
+        if let Some(factor) = self.refining.take() {
+            let kept = self.retained.as_ref().ok_or_else(|| CoreError::Internal("the rows read again for refinement were not kept".into()))?;
+            return fit_retained(&factor, self.options.penalties, kept, self.options.weight_column.is_some(), self.threads).map(Some);
+        }
         if self.double.is_none() && self.folds.is_none() && self.next_pass.is_none() {
             if let Some(width) = self.reader.surveyed_width() {
                 self.expected_features = Some(width.saturating_sub(self.extra_columns()));
@@ -935,24 +1038,45 @@ impl StreamingFit {
         // After the cross-validation: the penalties it chose.
         let penalties = self.options.penalties;
         let design = factor.design;
-        // Data kept in memory always gets the extended pass: no f64 solve to throw away.
+        let weighted = self.options.weight_column.is_some();
+        let outright = refactor_outright(design, self.rows_seen) || self.options.extended;
+        // Data kept in memory is refactored outright while that is cheap (no f64 solve to throw away), else refined from memory.
         if let Some(kept) = self.retained.as_ref() {
-            return fit_extended(design, penalties, factor.shift, kept, self.options.weight_column.is_some(), self.threads).map(Some);
+            return match outright {
+                true => fit_extended(design, penalties, factor.shift, kept, weighted, self.threads),
+                false => fit_retained(&factor, penalties, kept, weighted, self.threads),
+            }
+            .map(Some);
         }
-        // Small data not all in memory (a resumed job) is read again, for the same bits.
-        if self.small(self.rows_seen) {
-            self.shift = Some(factor.shift);
+        // Data kept in memory once but not all in memory now (a resumed job) is read again, for the same bits.
+        if self.retainable(self.rows_seen) {
+            self.shift = Some(factor.shift.clone());
+            if !outright {
+                self.refining = Some(factor);
+            }
             self.next_pass = Some(NextPass::Extended);
             return Ok(None);
         }
         self.conclude(factor, penalties)
     }
 
-    /// Whether `rows` data rows are few enough to be kept in memory, and so
-    /// always refactored in double-double.
-    fn small(&self, rows: u64) -> bool {
-        let width = self.design.map_or(0, |d| d.width()) + usize::from(self.options.weight_column.is_some());
-        rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64
+    /// Whether `rows` data rows are few enough to be kept in memory.
+    fn retainable(&self, rows: u64) -> bool {
+        let Some(design) = self.design else {
+            return true;
+        };
+        let width = design.width() + usize::from(self.options.weight_column.is_some());
+        rows.saturating_mul(width as u64) <= retain_limit(design) as u64
+    }
+
+    /// Whether several hosts' `rows` rows are refactored in double-double
+    /// outright, as one host would have refactored them from memory.
+    fn refactored_outright(&self, rows: u64) -> bool {
+        let Some(design) = self.design else {
+            return true;
+        };
+        let width = design.width() + usize::from(self.options.weight_column.is_some());
+        rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64 && refactor_outright(design, rows)
     }
 
     /// The f64 fit when it is certified, else `None` with an extended pass asked for.
@@ -971,14 +1095,17 @@ impl StreamingFit {
         let features = match (self.next_pass.take(), self.design, self.shift.take()) {
             (Some(NextPass::Rows), _, _) => self.expected_features,
             (Some(NextPass::Extended), Some(design), Some(shift)) => {
-                let mut extended = Accumulator::with_shift(design, self.threads, shift);
-                if self.joined.is_some() {
-                    extended.keep_segments();
+                // Refinement needs the rows alone; the extended pass, its own factor.
+                if self.refining.is_none() {
+                    let mut extended = Accumulator::with_shift(design, self.threads, shift);
+                    if self.joined.is_some() {
+                        extended.keep_segments();
+                    }
+                    self.extended = Some(extended);
                 }
-                self.extended = Some(extended);
                 // Small data read again (a resumed job): its rows are kept, as
                 // an uninterrupted job kept them, for exact residual diagnostics.
-                if self.joined.is_none() && self.small(self.rows_seen) {
+                if self.joined.is_none() && self.retainable(self.rows_seen) {
                     self.retained = Some(Retained::default());
                 }
                 Some(design.features)
@@ -1196,7 +1323,7 @@ impl StreamingFit {
         } else {
             let own = self.double.take().map(|mut double| double.take_segments()).unwrap_or_default();
             let (factor, rows_read) = self.merge(own, others)?;
-            if self.small(rows_read) {
+            if self.refactored_outright(rows_read) {
                 self.shift = Some(shift);
                 self.next_pass = Some(NextPass::Extended);
                 None
@@ -1374,7 +1501,7 @@ mod tests {
     #[test]
     fn a_design_beyond_the_memory_limit_is_refused_before_allocation() {
         let design = Design { features: 999, fit_intercept: true };
-        assert_eq!(solver_memory(design), 1001 * 1001 * 136);
+        assert_eq!(solver_memory(design), 1001 * 1001 * (16 + 72 + 4 * 8));
         let options = FitOptions { memory_limit: Some(solver_memory(design) - 1), ..FitOptions::default() };
         let mut fit = StreamingFit::new(options, None, 1).unwrap();
         fit.begin_source("wide.csv");
@@ -2007,6 +2134,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Named CSV sources.
+    type Sources = Vec<(String, Vec<u8>)>;
+
+    /// Two CSV sources of `n` rows of `p` correlated features (see [`correlated`]), and the arrays they spell.
+    fn wide_sources(n: usize, p: usize, own: f64) -> (Sources, Vec<f64>, Vec<f64>) {
+        let (x, y) = correlated(41, n, p, own);
+        let csv = |rows: std::ops::Range<usize>| {
+            let mut text = String::new();
+            for i in rows {
+                text.push_str(&y[i].to_string());
+                for v in &x[i * p..(i + 1) * p] {
+                    text.push(',');
+                    text.push_str(&v.to_string());
+                }
+                text.push('\n');
+            }
+            text.into_bytes()
+        };
+        (vec![("a.csv".to_string(), csv(0..n / 3)), ("b.csv".to_string(), csv(n / 3..n))], x, y)
+    }
+
+    #[test]
+    fn wide_data_in_memory_is_refined_to_the_extended_answer_and_resumes_with_its_bits() {
+        // One lane and the blocked update; too wide to refactor in double-double
+        // outright, and kept in memory; κ about 10³, so f64 alone is not certified.
+        let (n, p) = (1300, 600);
+        let design = Design { features: p, fit_intercept: true };
+        assert!(!refactor_outright(design, n as u64) && n * (p + 1) <= retain_limit(design));
+        let (files, x, y) = wide_sources(n, p, 0.02);
+        let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
+        read(&mut fit, &files.iter().collect::<Vec<_>>());
+        let refined = fit.finish().unwrap().expect("refined from memory, not read again");
+        let model = fit.model().unwrap();
+        assert_eq!(refined.precision, Precision::Double);
+        assert!(refined.estimated_error > ERROR_TARGET, "the f64 fit alone was certified ({:e}): nothing was refined", refined.estimated_error);
+        let exact = fit_arrays(&x, &y, p, FitOptions { extended: true, ..FitOptions::default() }, 2).unwrap();
+        let scale = exact.coefficients.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+        for (j, (b, e)) in refined.coefficients.iter().zip(&exact.coefficients).enumerate() {
+            assert!((b - e).abs() <= 4.0 * f64::EPSILON * scale, "coefficient {j}: {b} vs {e}");
+        }
+        // The in-memory API takes the same road.
+        let arrays = fit_arrays(&x, &y, p, FitOptions::default(), 1).unwrap();
+        assert_eq!(arrays.precision, Precision::Double);
+        for (b, e) in arrays.coefficients.iter().zip(&exact.coefficients) {
+            assert!((b - e).abs() <= 4.0 * f64::EPSILON * scale);
+        }
+        // Stopped after the first source: the rows are read again, and the model has the same bits.
+        let mut first = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
+        read(&mut first, &[&files[0]]);
+        let saved = first.checkpoint("job").expect("a checkpoint after a finished source");
+        let mut again = StreamingFit::new(FitOptions::default(), None, 1).unwrap();
+        again.resume(&saved, "job", "c").unwrap();
+        read(&mut again, &[&files[1]]);
+        assert!(again.finish().unwrap().is_none(), "the rows are not in memory: read again");
+        again.start_next_pass().unwrap();
+        read(&mut again, &files.iter().collect::<Vec<_>>());
+        again.finish().unwrap().expect("refined from the rows read again");
+        assert_eq!(again.model().unwrap().to_json().unwrap(), model.to_json().unwrap());
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod estimator;
 pub mod fit;
 pub mod folds;
 mod householder;
+mod lanczos;
 pub mod model;
 pub mod predict;
 pub mod robust;

@@ -2,6 +2,7 @@
 //! pass, [`Dd`] (double-double, ~32 significant digits) for the extended pass.
 
 use crate::dd::Dd;
+use crate::tsqr::blocked::{Panel, PANEL};
 use crate::tsqr::Triangle;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -22,6 +23,11 @@ pub trait Scalar:
     fn absorb(triangle: &mut Triangle<Self>, block: &mut [Self], rows: usize) {
         triangle.absorb_kernel(block, rows);
     }
+    /// A wide update's panel applied to one later column (see `tsqr::blocked`).
+    #[inline(always)]
+    fn apply_panel(panel: &Panel<Self>, top: &mut [Self; PANEL], column: &mut [Self]) {
+        panel.apply(top, column);
+    }
 }
 
 /// The f64 update compiled for AVX2 as well; the same operations in the same
@@ -30,6 +36,13 @@ pub trait Scalar:
 #[target_feature(enable = "avx2")]
 unsafe fn absorb_avx2(triangle: &mut Triangle<f64>, block: &mut [f64], rows: usize) {
     triangle.absorb_kernel(block, rows);
+}
+
+/// The panel update compiled for AVX2 as well, under the same rule.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn apply_panel_avx2(panel: &Panel<f64>, top: &mut [f64; PANEL], column: &mut [f64]) {
+    panel.apply(top, column);
 }
 
 impl Scalar for f64 {
@@ -74,6 +87,14 @@ impl Scalar for f64 {
             return unsafe { absorb_avx2(triangle, block, rows) };
         }
         triangle.absorb_kernel(block, rows);
+    }
+    fn apply_panel(panel: &Panel<f64>, top: &mut [f64; PANEL], column: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU was just checked to support AVX2.
+            return unsafe { apply_panel_avx2(panel, top, column) };
+        }
+        panel.apply(top, column);
     }
 }
 

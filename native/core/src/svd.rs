@@ -6,11 +6,20 @@
 //! Kahan) in O(k) per step. Only the two extremes are computed: that is all
 //! a condition number needs, and it keeps wide fits from spending minutes here.
 
+use crate::tsqr::WIDE_COLUMNS;
+
 /// (σ_max, σ_min) of the `rows x cols` row-major matrix `a` (rows >= cols).
+/// A wide upper triangle (a factor's) is left unreduced: see [`crate::lanczos`].
 pub fn extreme_singular_values(a: &[f64], rows: usize, cols: usize) -> (f64, f64) {
     assert!(a.len() == rows * cols && rows >= cols, "matrix must be rows x cols with rows >= cols");
     if cols == 0 {
         return (0.0, 0.0);
+    }
+    let triangle = rows == cols && (1..rows).all(|i| a[i * cols..i * cols + i].iter().all(|&v| v == 0.0));
+    if triangle && cols >= WIDE_COLUMNS {
+        if let Some(extremes) = crate::lanczos::triangle_extremes(a, cols) {
+            return extremes;
+        }
     }
     let (d, e) = bidiagonalise(a.to_vec(), rows, cols);
     // The Golub–Kahan matrix: zero diagonal, off-diagonal d0, e0, d1, e1, .., d(n-1);

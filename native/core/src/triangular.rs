@@ -42,20 +42,30 @@ pub(crate) fn forward_substitute_transposed<T: Scalar>(r: &[T], n: usize, v: &[T
     w
 }
 
-/// R⁻¹ (upper triangular, row-major, zeros below the diagonal), column by
-/// column: column c is the back substitution of e_c through R's leading
-/// (c+1) × (c+1) block. The one O(n³) step of a solve, so it stops between
-/// columns when asked to.
+/// R⁻¹ (upper triangular, row-major, zeros below the diagonal). Column c is
+/// the back substitution of e_c through R's leading (c+1) × (c+1) block,
+/// each sum in increasing order as [`back_substitute_row`] takes it; all the
+/// columns advance together, a row at a time, so the inner loop runs along
+/// rows of R⁻¹ (cache lines, vector lanes) with the same operations. The one
+/// O(n³) step of a solve, so it stops between rows when asked to.
 pub(crate) fn inverse<T: Scalar>(r: &[T], n: usize) -> Result<Vec<T>, CoreError> {
     let mut inverse = vec![T::default(); n * n];
-    let mut unit = vec![T::default(); n];
-    for c in 0..n {
+    let mut sums = vec![T::default(); n];
+    for a in (0..n).rev() {
         crate::cancel::check()?;
-        unit[c] = T::from_f64(1.0);
-        for (a, x) in back_substitute(r, n, &unit[..=c]).into_iter().enumerate() {
-            inverse[a * n + c] = x;
+        let sums = &mut sums[a..];
+        sums.fill(T::default());
+        sums[0] = T::from_f64(1.0);
+        for j in a + 1..n {
+            let coefficient = r[a * n + j];
+            for (s, &x) in sums[j - a..].iter_mut().zip(&inverse[j * n + j..(j + 1) * n]) {
+                *s = *s - coefficient * x;
+            }
         }
-        unit[c] = T::default();
+        let diagonal = r[a * n + a];
+        for (x, &s) in inverse[a * n + a..(a + 1) * n].iter_mut().zip(sums.iter()) {
+            *x = s / diagonal;
+        }
     }
     Ok(inverse)
 }
@@ -112,6 +122,23 @@ mod tests {
             small[a * 3..a * 3 + 3].copy_from_slice(&r[a * n..a * n + 3]);
         }
         assert_eq!(lead, back_substitute(&small, 3, &b[..3]));
+    }
+
+    #[test]
+    fn the_inverse_is_the_back_substitution_of_each_unit_vector_bit_for_bit() {
+        let mut rng = Lcg::new(8);
+        let n = 37;
+        let r = random_triangle(&mut rng, n);
+        let inv = inverse(&r, n).unwrap();
+        for c in 0..n {
+            let mut unit = vec![0.0; c + 1];
+            unit[c] = 1.0;
+            let column = back_substitute(&r, n, &unit);
+            for a in 0..n {
+                let want = if a <= c { column[a] } else { 0.0 };
+                assert_eq!(inv[a * n + c].to_bits(), want.to_bits(), "R⁻¹[{a},{c}]");
+            }
+        }
     }
 
     #[test]

@@ -6,9 +6,18 @@
 //!
 //! Each update is a Householder QR of [R; B] that exploits R's triangle: the
 //! reflector for column j touches row j of R and every row of the block.
+//! Factors of [`WIDE_COLUMNS`] columns or more are updated a panel of
+//! columns at a time, on threads ([`blocked`]).
+
+pub mod blocked;
 
 use crate::householder::reflector;
 use crate::scalar::Scalar;
+
+/// From this many columns, a factor is updated by [`blocked`]: its columns
+/// no longer fit in cache one reflector at a time, and its work is enough to
+/// share out within one block of rows.
+pub const WIDE_COLUMNS: usize = 512;
 
 /// Σ aᵢbᵢ over eight interleaved partial sums: a fixed order that vector
 /// units can follow, so every machine gets the same bits.
@@ -71,8 +80,19 @@ impl<T: Scalar> Triangle<T> {
     /// (`block[c * rows + i]` is row i, column c) and is overwritten.
     #[track_caller]
     pub fn absorb_in_place(&mut self, block: &mut [T], rows: usize) {
+        self.absorb_on_threads(block, rows, 1);
+    }
+
+    /// [`Self::absorb_in_place`] with a wide factor's work shared by up to
+    /// `threads` threads; the bits are the same for any count.
+    #[track_caller]
+    pub fn absorb_on_threads(&mut self, block: &mut [T], rows: usize, threads: usize) {
         assert_eq!(block.len(), rows * self.k, "block must be rows x k, column-major");
-        T::absorb(self, block, rows);
+        if self.k >= WIDE_COLUMNS {
+            blocked::absorb(&mut self.r, self.k, block, rows, threads);
+        } else {
+            T::absorb(self, block, rows);
+        }
     }
 
     /// The update itself; `inline(always)` so that callers compiled with
@@ -112,6 +132,12 @@ impl<T: Scalar> Triangle<T> {
     /// Merges the factor of another, disjoint set of rows into this one.
     #[track_caller]
     pub fn merge(&mut self, other: &Triangle<T>) {
+        self.merge_on_threads(other, 1);
+    }
+
+    /// [`Self::merge`] on up to `threads` threads (wide factors only; same bits).
+    #[track_caller]
+    pub fn merge_on_threads(&mut self, other: &Triangle<T>, threads: usize) {
         assert_eq!(self.k, other.k, "factors of different widths cannot merge");
         let k = self.k;
         let mut block = vec![T::default(); k * k];
@@ -120,7 +146,7 @@ impl<T: Scalar> Triangle<T> {
                 block[j * k + i] = other.r[i * k + j];
             }
         }
-        self.absorb_in_place(&mut block, k);
+        self.absorb_on_threads(&mut block, k, threads);
     }
 }
 
