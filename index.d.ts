@@ -219,8 +219,11 @@ export interface BindingHostState {
 export interface BindingInference {
   /** Design indices (0 = intercept when fitted) of the estimated parameters. */
   parameters: Array<number>
-  /** R⁻¹, row-major, rank x rank upper triangle. */
-  covarianceFactor: Array<number>
+  /**
+   * R⁻¹, row-major, rank x rank upper triangle (a typed array: at a few
+   * thousand features it has millions of entries).
+   */
+  covarianceFactor: Float64Array
   sigma2: number
   dfResid: number
 }
