@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick]`: training end to end, real-world CSVs (number
- * spellings, many files, gzip, one core vs all), training by input format, the estimators, in-memory fits and serving, each next to the peers a user would pick
+ * spellings, many files, gzip, one core vs all), wide data (hundreds to
+ * thousands of features), training by input format, the estimators, in-memory fits and serving, each next to the peers a user would pick
  * instead, measured in the same run on the same data. Writes bench/RESULTS.md
  * (quick mode: bench/out/RESULTS-quick.md, so a smoke run never replaces the
  * full results). `-- --only formats[,training...]` runs just those sections
@@ -23,11 +24,12 @@ import { runRealData } from './sections/real-data';
 import { runServing } from './sections/serving';
 import { targetsTable } from './sections/targets';
 import { runTraining } from './sections/training';
+import { runWide } from './sections/wide';
 
 /** Above this the numbers of a 2-core machine are someone else's too. */
 const BUSY_LOAD = 0.5;
 
-const SECTIONS = ['training', 'real-data', 'formats', 'estimators', 'in-memory', 'serving'] as const;
+const SECTIONS = ['training', 'real-data', 'wide', 'formats', 'estimators', 'in-memory', 'serving'] as const;
 type SectionName = (typeof SECTIONS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--only ${SECTIONS.join('|')}[,...]]]`;
 
@@ -97,12 +99,13 @@ async function main(): Promise<void> {
   show(machineTable(python));
   const training = wanted('training') ? await timed('training', runTraining) : null;
   const realData = wanted('real-data') ? await timed('real-data', runRealData) : null;
+  const wide = wanted('wide') ? await timed('wide', runWide) : null;
   if (wanted('formats')) await timed('formats', runFormats);
   if (wanted('estimators')) await timed('estimators', runEstimators);
   const inMemory = wanted('in-memory') ? await timed('in-memory', runInMemory) : null;
   const serving = wanted('serving') ? await timed('serving', runServing) : null;
   if (serving) show(serving.cores);
-  const targets = training && inMemory && serving ? targetsTable(training, inMemory, serving, realData) : null;
+  const targets = training && inMemory && serving ? targetsTable(training, inMemory, serving, realData, wide) : null;
   if (targets) show(targets);
 
   const minutes = (Date.now() - started) / 60_000;

@@ -66,6 +66,17 @@ export async function shapedCsv(python: string, shape: NumberShape, features: nu
   return repeatedCsv(path.join(DATA_DIR, `train-${shape}-p${features}-${megabytes}MB-seed${seed}.csv`), block, megabytes);
 }
 
+/**
+ * Wide data as the bench's wide section uses it: `rows` rows of `features`
+ * random integers in [-50, 50] and a label with one decimal of noise
+ * (bench/python/wide_fit.py), kept for later runs.
+ */
+export async function wideCsv(python: string, features: number, rows: number, seed = 1): Promise<string> {
+  return complete(path.join(DATA_DIR, `wide-p${features}-n${rows}-seed${seed}.csv`), async (tmp) => {
+    await run(python, [path.join(PYTHON_DIR, 'wide_fit.py'), 'generate', String(features), String(rows), String(seed), tmp], { env: PYTHON_ENV });
+  });
+}
+
 /** `block`'s rows repeated (then a prefix of them) to about `megabytes` MB, kept as `file`. */
 function repeatedCsv(file: string, block: string, megabytes: number): Promise<string> {
   return complete(file, async (tmp) => {

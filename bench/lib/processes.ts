@@ -26,6 +26,8 @@ export interface RunResult {
 export interface MeasuredResult extends RunResult {
   /** Peak resident set size in MB (1e6 bytes), null when it could not be read. */
   peakRssMb: number | null;
+  /** CPU time over wall time, in percent (200 = two cores busy throughout); null without GNU time. */
+  cpuPercent: number | null;
 }
 
 const live = new Set<ChildProcess>();
@@ -114,8 +116,10 @@ async function measureWithTime(command: string, args: string[], options: RunOpti
     const started = performance.now();
     const output = await collect(start(GNU_TIME, ['-v', '-o', report, command, ...args], options), describe(command, args));
     const wallS = (performance.now() - started) / 1000;
-    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(await readFile(report, 'utf8'));
-    return { ...output, wallS, peakRssMb: kb ? (Number(kb[1]) * 1024) / 1e6 : null };
+    const text = await readFile(report, 'utf8');
+    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+    const cpu = /Percent of CPU this job got: (\d+)%/.exec(text);
+    return { ...output, wallS, peakRssMb: kb ? (Number(kb[1]) * 1024) / 1e6 : null, cpuPercent: cpu ? Number(cpu[1]) : null };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -140,7 +144,7 @@ async function measureByPolling(command: string, args: string[], options: RunOpt
   }, 10);
   try {
     const output = await collect(child, describe(command, args));
-    return { ...output, wallS: (performance.now() - started) / 1000, peakRssMb: peakKb === null ? null : (peakKb * 1024) / 1e6 };
+    return { ...output, wallS: (performance.now() - started) / 1000, peakRssMb: peakKb === null ? null : (peakKb * 1024) / 1e6, cpuPercent: null };
   } finally {
     clearInterval(poll);
   }

@@ -7,6 +7,7 @@ import type { InMemoryResults } from './in-memory';
 import { coreSpeedUp, type RealDataResults, type RealDataRow } from './real-data';
 import type { ScalingRow, ServingResults, ServingRow } from './serving';
 import type { TrainingResults, TrainingRow } from './training';
+import { wideWork, type WideResults, type WideRow } from './wide';
 
 interface Verdict {
   target: string;
@@ -207,8 +208,61 @@ function scalingVerdicts(serving: ServingResults): Verdict[] {
   ];
 }
 
-export function targetsTable(training: TrainingResults, inMemory: InMemoryResults, serving: ServingResults, real: RealDataResults | null): Table {
-  const verdicts = [...trainingVerdicts(training), ...(real ? realDataVerdicts(real) : []), inMemoryVerdict(inMemory), ...servingVerdicts(serving), ...scalingVerdicts(serving)];
+/** Two cores busy throughout would be 200%. */
+const BOTH_CORES_PERCENT = 150;
+
+function wideVerdicts(wide: WideResults): Verdict[] {
+  const at = (features: number, rows: number) => wide.rows.find((r) => r.features === features && r.rows === rows);
+  const label = (r: WideRow | undefined, features: number, rows: number) => (r ? `p=${r.features}, n=${r.rows}` : `p=${features}, n=${rows} not in this run`);
+  const big = at(2000, 2100);
+  const ours = big && valueOf(big.ours);
+  const peers = big && valueOf(big.peers);
+  const versusLstsq = ours && peers ? ours.wallS / peers.lstsqSeconds : null;
+  const p800 = at(800, 900);
+  const p800s = p800 && valueOf(p800.ours)?.wallS;
+  // Per unit of n·k² + k³, from p = 500 up (below, start-up dominates): the largest case against the cheapest.
+  const measured = wide.rows.filter((r) => r.features >= 500 && r.ours.ok).map((r) => ({ r, perUnit: (valueOf(r.ours) as { wallS: number }).wallS / wideWork(r) }));
+  const largest = measured.sort((a, b) => wideWork(a.r) - wideWork(b.r))[measured.length - 1];
+  const cheapest = Math.min(...measured.map((m) => m.perUnit));
+  const growth = largest ? largest.perUnit / cheapest : null;
+  const cpu = largest ? valueOf(largest.r.ours)?.cpuPercent : null;
+  return [
+    {
+      target: 'wide: p=2000, n=2100 end to end < 3x numpy lstsq, error no larger',
+      basis: label(big, 2000, 2100),
+      measured: versusLstsq === null ? 'n/a' : `${num(versusLstsq)}×; error ${err(peers?.errors.ours)} vs ${err(peers?.errors.lstsq)}`,
+      status: status(
+        { value: versusLstsq, bound: 3, higherIsBetter: false, strict: true, what: 'time' },
+        { value: peers?.errors.ours, bound: peers?.errors.lstsq ?? NaN, higherIsBetter: false, what: 'error' },
+      ),
+    },
+    {
+      target: 'wide: p=800, n=900 end to end < 2 s',
+      basis: label(p800, 800, 900),
+      measured: p800s ? `${num(p800s)} s` : 'n/a',
+      status: status({ value: p800s, bound: 2, higherIsBetter: false, strict: true, what: 'time' }),
+    },
+    {
+      target: 'wide: time grows no faster than n·p² + p³, both cores busy',
+      basis: largest ? `p=${largest.r.features}, n=${largest.r.rows} against the cheapest case from p=500` : 'no case from p=500',
+      measured: growth === null ? 'n/a' : `${num(growth)}× the cheapest time per unit; CPU ${num(cpu)}%`,
+      status: status(
+        { value: growth, bound: 1.5, higherIsBetter: false, what: 'growth' },
+        { value: cpu, bound: BOTH_CORES_PERCENT, higherIsBetter: true, what: 'CPU' },
+      ),
+    },
+  ];
+}
+
+export function targetsTable(training: TrainingResults, inMemory: InMemoryResults, serving: ServingResults, real: RealDataResults | null, wide: WideResults | null): Table {
+  const verdicts = [
+    ...trainingVerdicts(training),
+    ...(real ? realDataVerdicts(real) : []),
+    ...(wide ? wideVerdicts(wide) : []),
+    inMemoryVerdict(inMemory),
+    ...servingVerdicts(serving),
+    ...scalingVerdicts(serving),
+  ];
   return {
     title: 'Targets',
     columns: ['target', 'measured on', 'measured', 'status'],

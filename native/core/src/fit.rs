@@ -28,7 +28,7 @@ pub const RETAIN_VALUES: usize = 1 << 20;
 /// (the factorisation's multiply-adds) is at most this: a fraction of a
 /// second. Beyond, the f64 fit is refined from the rows in memory instead,
 /// which costs a light pass per step and reaches the same accuracy.
-pub const EXTENDED_WORK: u64 = 1 << 28;
+pub const EXTENDED_WORK: u64 = 1 << 25;
 /// A wide design keeps up to this many rows per column of its factor in
 /// memory, so that data of a few times more rows than features is refined
 /// from memory instead of read again.
@@ -200,23 +200,17 @@ fn fit_extended(design: Design, penalties: Penalties, shift: Shift, kept: &Retai
 }
 
 /// The fit of rows kept in memory whose double-double refactoring is not
-/// cheap (see [`refactor_outright`]): the f64 fit of the first pass when it
-/// is certified, else that fit refined from the rows while refinement
-/// converges, else the extended pass. It depends on the factor and the rows
-/// alone, so a resumed job that reads its rows again gets the same bits.
+/// cheap (see [`refactor_outright`]): the f64 fit of the first pass
+/// [`refined`] from the rows, else the extended pass. It depends on the
+/// factor and the rows alone, so a resumed job that reads its rows again
+/// gets the same bits.
 fn fit_retained(factor: &Factor<f64>, penalties: Penalties, kept: &Retained, weighted: bool, threads: usize) -> Result<Fit, CoreError> {
-    let mut fit = fit_factor(factor, penalties, Precision::Double)?;
-    if accepts_double(&fit) {
-        return Ok(fit);
+    let fit = fit_factor(factor, penalties, Precision::Double)?;
+    let rows = RawRows { raw: &kept.raw, width: factor.design.width(), weights: weighted.then_some(&kept.weights[..]) };
+    match refined(fit, &rows, threads) {
+        Some(fit) => Ok(fit),
+        None => fit_extended(factor.design, penalties, factor.shift.clone(), kept, weighted, threads),
     }
-    if let Some(steps) = refinement_steps(&fit) {
-        let rows = RawRows { raw: &kept.raw, width: factor.design.width(), weights: weighted.then_some(&kept.weights[..]) };
-        for _ in 0..steps {
-            refine(&mut fit, &rows, threads, Gradient::Extended);
-        }
-        return Ok(fit);
-    }
-    fit_extended(factor.design, penalties, factor.shift.clone(), kept, weighted, threads)
 }
 
 /// Robust standard errors for `fit` from its rows (raw `[y, x]`, optional weights).
@@ -317,21 +311,29 @@ fn fit_slabs(data: Arrays<'_>, design: Design, options: FitOptions, threads: usi
     if !refactor_outright(design, data.y.len() as u64) && !options.extended {
         let mut double = Accumulator::<f64>::new(design, threads);
         each_slab(&mut |slab, w| feed(&mut double, slab, w));
-        let mut fit = fit_factor(&double.finish(), options.penalties, Precision::Double)?;
-        if accepts_double(&fit) {
-            refine(&mut fit, &data, threads, Gradient::Double);
-            return Ok(fit);
-        }
-        if let Some(steps) = refinement_steps(&fit) {
-            for _ in 0..steps {
-                refine(&mut fit, &data, threads, Gradient::Extended);
-            }
+        let fit = fit_factor(&double.finish(), options.penalties, Precision::Double)?;
+        if let Some(fit) = refined(fit, &data, threads) {
             return Ok(fit);
         }
     }
     let mut extended = Accumulator::<Dd>::new(design, threads);
     each_slab(&mut |slab, w| feed(&mut extended, slab, w));
     fit_factor(&extended.finish(), options.penalties, Precision::Extended)
+}
+
+/// An f64 fit of rows in memory, polished by one step of refinement when it
+/// is certified already, else refined while refinement converges; `None`
+/// when only refactoring in double-double will do.
+fn refined(mut fit: Fit, rows: &impl Rows, threads: usize) -> Option<Fit> {
+    if accepts_double(&fit) {
+        refine(&mut fit, rows, threads, Gradient::Double);
+        return Some(fit);
+    }
+    let steps = refinement_steps(&fit)?;
+    for _ in 0..steps {
+        refine(&mut fit, rows, threads, Gradient::Extended);
+    }
+    Some(fit)
 }
 
 /// How Xᵀr is summed during refinement.

@@ -5,6 +5,7 @@
 
 use crate::error::CoreError;
 use crate::scalar::Scalar;
+use crate::tsqr::WIDE_COLUMNS;
 
 /// x_a of R x = b once x_{a+1..} are known: (b_a − Σ R[a,c]·x_c) / R[a,a],
 /// the sum in increasing c. `row` is R[a, a..], `later` is x_{a+1..}.
@@ -44,31 +45,80 @@ pub(crate) fn forward_substitute_transposed<T: Scalar>(r: &[T], n: usize, v: &[T
 
 /// R⁻¹ (upper triangular, row-major, zeros below the diagonal). Column c is
 /// the back substitution of e_c through R's leading (c+1) × (c+1) block,
-/// each sum in increasing order as [`back_substitute_row`] takes it; all the
+/// each sum in increasing order as [`back_substitute_row`] takes it; the
 /// columns advance together, a row at a time, so the inner loop runs along
-/// rows of R⁻¹ (cache lines, vector lanes) with the same operations. The one
-/// O(n³) step of a solve, so it stops between rows when asked to.
+/// rows of R⁻¹ (cache lines, vector lanes) with the same operations. Columns
+/// are independent: a wide inverse is shared out in runs of columns of about
+/// equal work, on every core, with the same bits. The one O(n³) step of a
+/// solve, so it stops between rows when asked to.
 pub(crate) fn inverse<T: Scalar>(r: &[T], n: usize) -> Result<Vec<T>, CoreError> {
     let mut inverse = vec![T::default(); n * n];
-    let mut sums = vec![T::default(); n];
-    for a in (0..n).rev() {
-        crate::cancel::check()?;
-        let sums = &mut sums[a..];
-        sums.fill(T::default());
-        sums[0] = T::from_f64(1.0);
-        for j in a + 1..n {
-            let coefficient = r[a * n + j];
-            for (s, &x) in sums[j - a..].iter_mut().zip(&inverse[j * n + j..(j + 1) * n]) {
-                *s = *s - coefficient * x;
+    let threads = if n >= WIDE_COLUMNS { std::thread::available_parallelism().map_or(1, |t| t.get()) } else { 1 };
+    // Column c costs about c²/2: run i ends where the cumulative c³/6 reaches i/threads of the total.
+    let ends: Vec<usize> = (1..=threads).map(|i| ((i as f64 / threads as f64).cbrt() * n as f64).round() as usize).collect();
+    let shared = SharedMatrix(inverse.as_mut_ptr());
+    let run = |first: usize, end: usize| -> Result<(), CoreError> {
+        let mut sums = vec![T::default(); end - first];
+        for a in (0..end).rev() {
+            crate::cancel::check()?;
+            // Sums of columns max(a, first)..end, as back substitution of each e_c forms them.
+            let from = a.max(first);
+            let sums = &mut sums[from - first..];
+            sums.fill(T::default());
+            if a >= first {
+                sums[0] = T::from_f64(1.0);
+            }
+            for j in a + 1..end {
+                let coefficient = r[a * n + j];
+                let start = j.max(from);
+                // SAFETY: row j of R⁻¹, columns start..end, is inside the n × n matrix and
+                // only this run writes those columns (it wrote row j before row a < j).
+                let row = unsafe { std::slice::from_raw_parts(shared.entry(j * n + start), end - start) };
+                for (s, &x) in sums[start - from..].iter_mut().zip(row) {
+                    *s = *s - coefficient * x;
+                }
+            }
+            let diagonal = r[a * n + a];
+            // SAFETY: as above, for row a.
+            let row = unsafe { std::slice::from_raw_parts_mut(shared.entry(a * n + from), end - from) };
+            for (x, &s) in row.iter_mut().zip(sums.iter()) {
+                *x = s / diagonal;
             }
         }
-        let diagonal = r[a * n + a];
-        for (x, &s) in inverse[a * n + a..(a + 1) * n].iter_mut().zip(sums.iter()) {
-            *x = s / diagonal;
-        }
+        Ok(())
+    };
+    if threads == 1 {
+        run(0, n)?;
+    } else {
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = ends
+                .iter()
+                .enumerate()
+                .map(|(i, &end)| (if i == 0 { 0 } else { ends[i - 1] }, end))
+                .filter(|(first, end)| first < end)
+                .map(|(first, end)| scope.spawn(move || run(first, end)))
+                .collect();
+            runs.into_iter().try_for_each(|handle| handle.join().expect("an inverse thread panicked"))
+        })?;
     }
     Ok(inverse)
 }
+
+/// R⁻¹ shared by the runs of [`inverse`]: each writes its own columns only.
+#[derive(Clone, Copy)]
+struct SharedMatrix<T>(*mut T);
+
+impl<T> SharedMatrix<T> {
+    /// Entry `index` (a method, so closures capture the whole Sync wrapper).
+    fn entry(self, index: usize) -> *mut T {
+        // SAFETY: callers pass indices inside the n × n matrix.
+        unsafe { self.0.add(index) }
+    }
+}
+
+// SAFETY: the runs write disjoint columns, and the scope that spawns them ends before the matrix is read.
+unsafe impl<T: Send> Send for SharedMatrix<T> {}
+unsafe impl<T: Send> Sync for SharedMatrix<T> {}
 
 #[cfg(test)]
 mod tests {
@@ -131,6 +181,23 @@ mod tests {
         let r = random_triangle(&mut rng, n);
         let inv = inverse(&r, n).unwrap();
         for c in 0..n {
+            let mut unit = vec![0.0; c + 1];
+            unit[c] = 1.0;
+            let column = back_substitute(&r, n, &unit);
+            for a in 0..n {
+                let want = if a <= c { column[a] } else { 0.0 };
+                assert_eq!(inv[a * n + c].to_bits(), want.to_bits(), "R⁻¹[{a},{c}]");
+            }
+        }
+    }
+
+    #[test]
+    fn a_wide_inverse_shared_out_has_the_bits_of_back_substitution() {
+        let mut rng = Lcg::new(12);
+        let n = WIDE_COLUMNS + 9;
+        let r = random_triangle(&mut rng, n);
+        let inv = inverse(&r, n).unwrap();
+        for c in [0, 1, n / 2, n - 2, n - 1] {
             let mut unit = vec![0.0; c + 1];
             unit[c] = 1.0;
             let column = back_substitute(&r, n, &unit);
