@@ -93,13 +93,14 @@ test('serving refuses duplicate header names and predictions that overflow, with
 });
 
 test('SIGTERM during a long solve ends the job within seconds, with TERMINATED written and no model', async (t) => {
-  // 900 rows x 800 features: an extended-precision solve of many seconds on two cores.
+  // 900 rows x 800 features in near-equal pairs (κ ~1e7: refinement would not converge): a
+  // double-double factorisation of several seconds on two cores, after the rows are read.
   let seed = 3;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % 101;
   const rows: string[] = [];
   for (let i = 0; i < 900; i++) {
-    const x = Array.from({ length: 800 }, () => next() - 50);
-    rows.push([x.reduce((s, v, j) => s + ((j % 7) - 3) * v, 0) + (next() % 5), ...x].join(','));
+    const x = Array.from({ length: 400 }, () => next() - 50).flatMap((v) => [v, v + (next() - 50) * 1e-7]);
+    rows.push([x.reduce((s, v, j) => s + ((j % 7) - 3) * v, 0) + (next() % 5), ...x.map((v) => v.toFixed(7))].join(','));
   }
   const tree = await makeMlTree({ channels: { train: { 'wide.csv': `${rows.join('\n')}\n` } } }, t);
   const child = spawn(process.execPath, [CLI, 'train', '--ml-root', tree.root], { stdio: ['ignore', 'ignore', 'pipe'] });

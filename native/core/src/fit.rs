@@ -20,15 +20,11 @@ use crate::robust::{CovarianceType, RobustPass};
 use crate::scalar::Scalar;
 use crate::segments::{HostState, Reduction, Segment, WireScalar};
 use crate::solve::{Fit, Precision};
+use crate::tsqr::WIDE_COLUMNS;
 
 /// Raw values kept in memory for an extended pass without re-reading (more
 /// for wide designs: see [`retain_limit`]).
 pub const RETAIN_VALUES: usize = 1 << 20;
-/// Data kept in memory is refactored in double-double outright while rows·k²
-/// (the factorisation's multiply-adds) is at most this: a fraction of a
-/// second. Beyond, the f64 fit is refined from the rows in memory instead,
-/// which costs a light pass per step and reaches the same accuracy.
-pub const EXTENDED_WORK: u64 = 1 << 25;
 /// A wide design keeps up to this many rows per column of its factor in
 /// memory, so that data of a few times more rows than features is refined
 /// from memory instead of read again.
@@ -39,12 +35,15 @@ pub fn retain_limit(design: Design) -> usize {
     RETAIN_VALUES.max(RETAIN_ROWS_PER_COLUMN * design.columns() * design.columns())
 }
 
-/// Whether `rows` rows of `design` in memory are refactored in double-double
-/// outright (always, while that is cheap), rather than solved in f64 and
-/// refined as their conditioning asks.
-fn refactor_outright(design: Design, rows: u64) -> bool {
-    let k = design.columns() as u64;
-    rows.saturating_mul(design.width() as u64) <= RETAIN_VALUES as u64 && rows.saturating_mul(k * k) <= EXTENDED_WORK
+/// Whether rows of `design` kept in memory are refactored in double-double
+/// outright, rather than solved in f64 and refined as their conditioning
+/// asks: below [`WIDE_COLUMNS`] columns, where that costs a fraction of a
+/// second and several hosts do the same (a shared extended pass), so any
+/// host count gives the same bits. A wide design's refactoring would take
+/// minutes; refinement costs a light pass per step and reaches the same
+/// accuracy.
+fn refactor_outright(design: Design) -> bool {
+    design.columns() < WIDE_COLUMNS
 }
 /// Largest relative coefficient error accepted from the f64 pass.
 pub const ERROR_TARGET: f64 = 1e-12;
@@ -308,7 +307,8 @@ pub fn fit_weighted_arrays(
 
 /// The fit of in-memory data, refined or refactored in double-double as its conditioning asks.
 fn fit_slabs(data: Arrays<'_>, design: Design, options: FitOptions, threads: usize, each_slab: &dyn Fn(&mut SlabVisitor)) -> Result<Fit, CoreError> {
-    if !refactor_outright(design, data.y.len() as u64) && !options.extended {
+    let outright = options.extended || (data.y.len() * design.width() <= RETAIN_VALUES && refactor_outright(design));
+    if !outright {
         let mut double = Accumulator::<f64>::new(design, threads);
         each_slab(&mut |slab, w| feed(&mut double, slab, w));
         let fit = fit_factor(&double.finish(), options.penalties, Precision::Double)?;
@@ -1041,7 +1041,7 @@ impl StreamingFit {
         let penalties = self.options.penalties;
         let design = factor.design;
         let weighted = self.options.weight_column.is_some();
-        let outright = refactor_outright(design, self.rows_seen) || self.options.extended;
+        let outright = refactor_outright(design) || self.options.extended;
         // Data kept in memory is refactored outright while that is cheap (no f64 solve to throw away), else refined from memory.
         if let Some(kept) = self.retained.as_ref() {
             return match outright {
@@ -1078,7 +1078,7 @@ impl StreamingFit {
             return true;
         };
         let width = design.width() + usize::from(self.options.weight_column.is_some());
-        rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64 && refactor_outright(design, rows)
+        rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64 && refactor_outright(design)
     }
 
     /// The f64 fit when it is certified, else `None` with an extended pass asked for.
@@ -2165,7 +2165,7 @@ mod tests {
         // outright, and kept in memory; κ about 10³, so f64 alone is not certified.
         let (n, p) = (1300, 600);
         let design = Design { features: p, fit_intercept: true };
-        assert!(!refactor_outright(design, n as u64) && n * (p + 1) <= retain_limit(design));
+        assert!(!refactor_outright(design) && n * (p + 1) <= retain_limit(design));
         let (files, x, y) = wide_sources(n, p, 0.02);
         let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         read(&mut fit, &files.iter().collect::<Vec<_>>());
