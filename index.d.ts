@@ -52,7 +52,8 @@ export declare class Trainer {
   readFile(path: string, name: string): Promise<BindingSourceSummary>
   /**
    * Why the last `finish` answered null: "rows" (the first pass learnt the
-   * width only), "extended" (f64 could not certify the answer) or
+   * width only), "extended" (f64 could not certify the answer),
+   * "refinement" (nor for a wide design, which is refined instead) or
    * "residuals" (robust standard errors and/or exact residual diagnostics).
    */
   get nextPass(): string | null

@@ -212,6 +212,10 @@ const PASSES: Record<string, { log: string; label: string }> = {
     log: 'the data is ill-conditioned for a one-pass f64 solution; reading it again for an extended-precision factorisation',
     label: 'extended-precision pass',
   },
+  refinement: {
+    log: 'the f64 solution of this wide design is not certified to 1e-12; reading the data again to refine it (residuals in double-double)',
+    label: 'refinement pass',
+  },
   residuals: {
     log: 'reading the data again for its residuals: robust standard errors (with the leverages) and/or exact residual diagnostics',
     label: 'residuals pass',

@@ -460,7 +460,8 @@ impl Trainer {
     }
 
     /// Why the last `finish` answered null: "rows" (the first pass learnt the
-    /// width only), "extended" (f64 could not certify the answer) or
+    /// width only), "extended" (f64 could not certify the answer),
+    /// "refinement" (nor for a wide design, which is refined instead) or
     /// "residuals" (robust standard errors and/or exact residual diagnostics).
     #[napi(getter)]
     pub fn next_pass(&self) -> Result<Option<String>> {
@@ -468,6 +469,7 @@ impl Trainer {
             match pass {
                 NextPass::Rows => "rows",
                 NextPass::Extended => "extended",
+                NextPass::Refinement => "refinement",
                 NextPass::Residuals => "residuals",
             }
             .to_string()

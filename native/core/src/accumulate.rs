@@ -42,9 +42,10 @@ const LANE_BYTES: u64 = 32 << 20;
 /// The lanes of an accumulator for `design`: as many as fit [`LANE_BYTES`]
 /// in double-double triangles (the larger of the two passes' kinds, so both
 /// passes deal blocks alike), at most [`MAX_LANES`]: 64 up to about 180
-/// features, 8 just below [`WIDE_COLUMNS`] columns. A design of [`WIDE_COLUMNS`] or more
-/// has one: merging lanes would cost as much as a block per column, and its
-/// threads share each block's update instead.
+/// features, 8 just below [`WIDE_COLUMNS`] columns. A wider design has one:
+/// merging two of its lanes costs about as much as folding k rows, more than
+/// data a few times k rows long is worth, and its threads share each block's
+/// update instead (see [`crate::tsqr::blocked`]).
 pub fn lanes(design: Design) -> usize {
     let k = design.columns() as u64;
     if design.columns() >= WIDE_COLUMNS {

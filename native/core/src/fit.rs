@@ -3,8 +3,10 @@
 //! kept in memory and always gets the extended pass, which costs little
 //! there; larger data gets it only when the estimated error of the f64
 //! solution exceeds [`ERROR_TARGET`], and then the caller streams it again.
-//! Large arrays in memory are refined instead (residuals in double-double)
-//! while the condition number lets refinement converge.
+//! Large arrays in memory, and wide designs' rows kept in memory (up to
+//! [`retain_limit`]), are refined instead (residuals in double-double) while
+//! the condition number lets refinement converge: refactoring them in
+//! double-double would take minutes.
 
 use crate::accumulate::{lanes, Accumulator, Design, Factor, Shift};
 use crate::checkpoint::{Checkpoint, Pass};
@@ -45,6 +47,7 @@ pub fn retain_limit(design: Design) -> usize {
 fn refactor_outright(design: Design) -> bool {
     design.columns() < WIDE_COLUMNS
 }
+
 /// Largest relative coefficient error accepted from the f64 pass.
 pub const ERROR_TARGET: f64 = 1e-12;
 /// In memory, an f64 solution is refined instead of refactored when each
@@ -198,8 +201,8 @@ fn fit_extended(design: Design, penalties: Penalties, shift: Shift, kept: &Retai
     fit_factor(&acc.finish(), penalties, Precision::Extended)
 }
 
-/// The fit of rows kept in memory whose double-double refactoring is not
-/// cheap (see [`refactor_outright`]): the f64 fit of the first pass
+/// The fit of a wide design's rows kept in memory (see
+/// [`refactor_outright`]): the f64 fit of the first pass
 /// [`refined`] from the rows, else the extended pass. It depends on the
 /// factor and the rows alone, so a resumed job that reads its rows again
 /// gets the same bits.
@@ -401,59 +404,131 @@ impl Rows for RawRows<'_> {
     }
 }
 
-/// One step of iterative refinement, for data in memory: the residual
-/// r = y - Xb in double-double, then b += R⁻¹R⁻ᵀ(XᵀWr) (corrected seminormal
-/// equations, Björck). It costs one light pass over the data and takes the
-/// f64 answer to within an ulp or two of the exact one. Ridge fits (no R⁻¹
-/// stored) are left as they are.
-fn refine(fit: &mut Fit, data: &impl Rows, threads: usize, summation: Gradient) {
+/// Xᵀ·W·r for the residuals r = y − Xb of a fit's solution b (in the shifted
+/// basis of the fit), each residual in double-double, summed row by row in
+/// the order the rows are pushed: what one refinement step corrects by.
+struct GradientSum {
+    /// Design indices of the estimated parameters, and their values.
+    parameters: Vec<usize>,
+    solution: Vec<f64>,
+    center: Vec<f64>,
+    center_label: f64,
+    lead: usize,
+    summation: Gradient,
+    extended: Vec<Dd>,
+    double: Vec<f64>,
+    z: Vec<Dd>,
+    rows: u64,
+}
+
+impl GradientSum {
+    /// `None` for fits without R⁻¹ (ridge), which are not refined.
+    fn new(fit: &Fit, summation: Gradient) -> Option<Self> {
+        let inference = fit.inference.as_ref()?;
+        let lead = usize::from(fit.design.fit_intercept);
+        let parameters = inference.parameters.clone();
+        let solution = parameters.iter().map(|&j| if j < lead { fit.centered_intercept } else { fit.coefficients[j - lead] }).collect();
+        let r = parameters.len();
+        Some(GradientSum {
+            parameters,
+            solution,
+            center: fit.center.clone(),
+            center_label: fit.center_label,
+            lead,
+            summation,
+            extended: vec![Dd::ZERO; r],
+            double: vec![0.0; r],
+            z: vec![Dd::ZERO; r],
+            rows: 0,
+        })
+    }
+
+    /// One row: its label, feature `f` from `feature(f)`, and its weight.
+    #[inline]
+    fn push(&mut self, label: f64, feature: impl Fn(usize) -> f64, weight: Option<f64>) {
+        // The factor holds rows times fl(√w): the same weights here, so
+        // refinement converges to the extended pass's answer.
+        let root = weight.map_or(1.0, f64::sqrt);
+        if root == 0.0 {
+            return;
+        }
+        self.rows += 1;
+        let mut residual = Dd::difference(label, self.center_label);
+        for (a, &j) in self.parameters.iter().enumerate() {
+            self.z[a] = if j < self.lead { Dd::from(1.0) } else { Dd::difference(feature(j - self.lead), self.center[j - self.lead]) };
+            residual = residual - self.z[a] * Dd::from(self.solution[a]);
+        }
+        if root != 1.0 {
+            residual = residual * Dd::from(root) * Dd::from(root);
+        }
+        match self.summation {
+            Gradient::Double => {
+                let residual = residual.to_f64();
+                for (ga, za) in self.double.iter_mut().zip(&self.z) {
+                    *ga += za.to_f64() * residual;
+                }
+            }
+            Gradient::Extended => {
+                for (ga, za) in self.extended.iter_mut().zip(&self.z) {
+                    *ga += *za * residual;
+                }
+            }
+        }
+    }
+
+    /// Raw rows `[y, x]` (`width` values each) with their weights.
+    fn push_raw(&mut self, raw: &[f64], width: usize, weights: Option<&[f64]>) {
+        for (i, row) in raw.chunks_exact(width).enumerate() {
+            self.push(row[0], |f| row[1 + f], weights.map(|w| w[i]));
+        }
+    }
+
+    /// The sum so far, and a fresh start for the next rows.
+    fn take(&mut self) -> Vec<Dd> {
+        let sum = match self.summation {
+            Gradient::Double => self.double.iter().map(|&g| Dd::from(g)).collect(),
+            Gradient::Extended => self.extended.clone(),
+        };
+        self.extended.fill(Dd::ZERO);
+        self.double.fill(0.0);
+        sum
+    }
+}
+
+/// b += R⁻¹R⁻ᵀ·g (corrected seminormal equations, Björck), then the
+/// intercept and tests that depend on b.
+fn correct(fit: &mut Fit, gradient: &[Dd]) {
     let Some(inference) = fit.inference.as_ref() else {
         return;
     };
     let lead = usize::from(fit.design.fit_intercept);
     let parameters = &inference.parameters;
     let r = parameters.len();
-    let solution: Vec<f64> = parameters.iter().map(|&j| if j < lead { fit.centered_intercept } else { fit.coefficients[j - lead] }).collect();
-    let (center, center_label) = (&fit.center, fit.center_label);
+    let g: Vec<f64> = gradient.iter().map(|g| g.to_f64()).collect();
+    let factor = &inference.covariance_factor;
+    // w = R⁻ᵀg, δ = R⁻¹w (R⁻¹ upper triangular, row-major).
+    let w: Vec<f64> = (0..r).map(|a| (0..=a).map(|c| factor[c * r + a] * g[c]).sum()).collect();
+    for (a, &j) in parameters.iter().enumerate() {
+        let delta: f64 = (a..r).map(|c| factor[a * r + c] * w[c]).sum();
+        let value = if j < lead { &mut fit.centered_intercept } else { &mut fit.coefficients[j - lead] };
+        *value += delta;
+    }
+    fit.refresh_intercept_and_tests();
+}
+
+/// One step of iterative refinement, for data in memory: the residual
+/// r = y - Xb in double-double, then b += R⁻¹R⁻ᵀ(XᵀWr). It costs one light
+/// pass over the data and takes the f64 answer to within an ulp or two of
+/// the exact one. Ridge fits (no R⁻¹ stored) are left as they are.
+fn refine(fit: &mut Fit, data: &impl Rows, threads: usize, summation: Gradient) {
     // Xᵀr over a range of rows; the two halves are fixed, so the sum does not
     // depend on the thread count.
-    let gradient = |rows: std::ops::Range<usize>| -> Vec<Dd> {
-        let mut g = vec![Dd::ZERO; r];
-        let mut fast = vec![0.0; r];
-        let mut z = vec![Dd::ZERO; r];
+    let gradient = |rows: std::ops::Range<usize>| -> Option<Vec<Dd>> {
+        let mut sum = GradientSum::new(fit, summation)?;
         for i in rows {
-            // The factor holds rows times fl(√w): the same weights here, so
-            // refinement converges to the extended pass's answer.
-            let root = data.weight(i).map_or(1.0, f64::sqrt);
-            if root == 0.0 {
-                continue;
-            }
-            let mut residual = Dd::difference(data.label(i), center_label);
-            for (a, &j) in parameters.iter().enumerate() {
-                z[a] = if j < lead { Dd::from(1.0) } else { Dd::difference(data.feature(i, j - lead), center[j - lead]) };
-                residual = residual - z[a] * Dd::from(solution[a]);
-            }
-            if root != 1.0 {
-                residual = residual * Dd::from(root) * Dd::from(root);
-            }
-            match summation {
-                Gradient::Double => {
-                    let residual = residual.to_f64();
-                    for (ga, za) in fast.iter_mut().zip(&z) {
-                        *ga += za.to_f64() * residual;
-                    }
-                }
-                Gradient::Extended => {
-                    for (ga, za) in g.iter_mut().zip(&z) {
-                        *ga += *za * residual;
-                    }
-                }
-            }
+            sum.push(data.label(i), |f| data.feature(i, f), data.weight(i));
         }
-        if summation == Gradient::Double {
-            g = fast.into_iter().map(Dd::from).collect();
-        }
-        g
+        Some(sum.take())
     };
     let rows = data.count();
     let half = rows / 2;
@@ -465,20 +540,54 @@ fn refine(fit: &mut Fit, data: &impl Rows, threads: usize, summation: Gradient) 
     } else {
         (gradient(0..half), gradient(half..rows))
     };
-    let g: Vec<f64> = first.iter().zip(&second).map(|(a, b)| (*a + *b).to_f64()).collect();
-    let factor = &inference.covariance_factor;
-    // w = R⁻ᵀg, δ = R⁻¹w (R⁻¹ upper triangular, row-major).
-    let w: Vec<f64> = (0..r).map(|a| (0..=a).map(|c| factor[c * r + a] * g[c]).sum()).collect();
-    for (a, &j) in parameters.iter().enumerate() {
-        let delta: f64 = (a..r).map(|c| factor[a * r + c] * w[c]).sum();
-        let value = solution[a] + delta;
-        if j < lead {
-            fit.centered_intercept = value;
-        } else {
-            fit.coefficients[j - lead] = value;
-        }
+    if let (Some(first), Some(second)) = (first, second) {
+        let g: Vec<Dd> = first.iter().zip(&second).map(|(a, b)| *a + *b).collect();
+        correct(fit, &g);
     }
-    fit.refresh_intercept_and_tests();
+}
+
+/// A refinement step over streamed rows (a wide design whose rows are not
+/// in memory): Xᵀr of each source, the sources' sums added in the order of
+/// their names, so the step does not depend on how the bytes were chunked.
+struct StreamedRefinement {
+    fit: Fit,
+    /// Steps after this one.
+    left: usize,
+    sum: GradientSum,
+    sources: Vec<(String, Vec<Dd>)>,
+}
+
+impl StreamedRefinement {
+    fn new(fit: Fit, steps: usize) -> Option<Self> {
+        let sum = GradientSum::new(&fit, Gradient::Extended)?;
+        Some(StreamedRefinement { fit, left: steps - 1, sum, sources: Vec::new() })
+    }
+
+    fn end_source(&mut self, name: &str) {
+        self.sources.push((name.to_string(), self.sum.take()));
+    }
+
+    /// The fit after this step, and the next step when one is left.
+    fn finish(mut self) -> Result<(Fit, Option<StreamedRefinement>), CoreError> {
+        if self.sum.rows != self.fit.statistics.n {
+            return Err(CoreError::InvalidArgument(format!(
+                "the refinement pass read {} rows of positive weight but the fit was of {}; stream exactly the rows the model was fitted on",
+                self.sum.rows, self.fit.statistics.n
+            )));
+        }
+        let rest = self.sum.take();
+        self.sources.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut g = rest;
+        for (_, source) in &self.sources {
+            for (total, part) in g.iter_mut().zip(source) {
+                *total += *part;
+            }
+        }
+        let mut fit = self.fit;
+        correct(&mut fit, &g);
+        let next = if self.left > 0 { StreamedRefinement::new(fit.clone(), self.left) } else { None };
+        Ok((fit, next))
+    }
 }
 
 /// Why `finish` asked for the sources once more.
@@ -488,6 +597,9 @@ pub enum NextPass {
     Rows,
     /// The f64 pass could not certify the answer: a double-double factorisation.
     Extended,
+    /// The f64 pass of a wide design could not certify the answer, and
+    /// refinement converges: a step of it (residuals in double-double).
+    Refinement,
     /// The residuals of the fitted model: robust standard errors (with the
     /// leverages) and/or exact residual diagnostics.
     Residuals,
@@ -518,6 +630,8 @@ pub struct StreamingFit {
     /// A resumed job's first-pass factor, waiting for its rows to be read
     /// into memory again (see [`fit_retained`]).
     refining: Option<Factor<f64>>,
+    /// The refinement step under way (or asked for) over streamed rows.
+    refinement: Option<StreamedRefinement>,
     design: Option<Design>,
     shift: Option<Shift>,
     rows_seen: u64,
@@ -598,6 +712,7 @@ impl StreamingFit {
             extended: None,
             retained: Some(Retained::default()),
             refining: None,
+            refinement: None,
             design: None,
             shift: None,
             rows_seen: 0,
@@ -703,6 +818,9 @@ impl StreamingFit {
     fn end_segment(&mut self) -> Result<(), CoreError> {
         self.check_job_header()?;
         let name = &self.source;
+        if let Some(refinement) = self.refinement.as_mut() {
+            refinement.end_source(name);
+        }
         let ended = match (self.extended.as_mut(), self.double.as_mut()) {
             (Some(extended), _) => extended.end_segment(name),
             (None, Some(double)) => double.end_segment(name),
@@ -905,6 +1023,11 @@ impl StreamingFit {
             feed(extended, raw, weights);
             return;
         }
+        if let Some(refinement) = self.refinement.as_mut() {
+            let width = self.design.expect("set with the accumulator").width();
+            refinement.sum.push_raw(raw, width, weights);
+            return;
+        }
         if self.refining.is_some() {
             return;
         }
@@ -1015,6 +1138,15 @@ impl StreamingFit {
         if let Some(extended) = self.extended.take() {
             return fit_factor(&extended.finish(), self.options.penalties, Precision::Extended).map(Some);
         }
+        if let Some(refinement) = self.refinement.take() {
+            let (fit, next) = refinement.finish()?;
+            if next.is_none() {
+                return Ok(Some(fit));
+            }
+            self.refinement = next;
+            self.next_pass = Some(NextPass::Refinement);
+            return Ok(None);
+        }
         if let Some(factor) = self.refining.take() {
             let kept = self.retained.as_ref().ok_or_else(|| CoreError::Internal("the rows read again for refinement were not kept".into()))?;
             return fit_retained(&factor, self.options.penalties, kept, self.options.weight_column.is_some(), self.threads).map(Some);
@@ -1081,11 +1213,22 @@ impl StreamingFit {
         rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64 && refactor_outright(design)
     }
 
-    /// The f64 fit when it is certified, else `None` with an extended pass asked for.
+    /// The f64 fit when it is certified, else `None` with a pass asked for:
+    /// a wide design on one host is refined while refinement converges (its
+    /// double-double refactoring would take minutes), anything else gets the
+    /// extended pass.
     fn conclude(&mut self, factor: Factor<f64>, penalties: Penalties) -> Result<Option<Fit>, CoreError> {
         let fit = fit_factor(&factor, penalties, Precision::Double)?;
         if accepts_double(&fit) && !self.options.extended {
             return Ok(Some(fit));
+        }
+        let one_host = self.joined.is_none();
+        if one_host && !self.options.extended && !refactor_outright(factor.design) {
+            if let Some(refinement) = refinement_steps(&fit).and_then(|steps| StreamedRefinement::new(fit, steps)) {
+                self.refinement = Some(refinement);
+                self.next_pass = Some(NextPass::Refinement);
+                return Ok(None);
+            }
         }
         self.shift = Some(factor.shift);
         self.next_pass = Some(NextPass::Extended);
@@ -1113,6 +1256,7 @@ impl StreamingFit {
                 Some(design.features)
             }
             (Some(NextPass::Residuals), Some(design), _) if self.residuals.is_some() => Some(design.features),
+            (Some(NextPass::Refinement), Some(design), _) if self.refinement.is_some() => Some(design.features),
             _ => return Err(CoreError::InvalidArgument("a next pass starts only after finish() answered that one is needed".into())),
         };
         self.sources_done = 0;
@@ -2196,6 +2340,44 @@ mod tests {
         read(&mut again, &files.iter().collect::<Vec<_>>());
         again.finish().unwrap().expect("refined from the rows read again");
         assert_eq!(again.model().unwrap().to_json().unwrap(), model.to_json().unwrap());
+    }
+
+    #[test]
+    fn wide_data_beyond_memory_is_refined_in_passes_with_the_same_bits_for_any_chunking() {
+        // More rows than a 602-column design keeps in memory; κ about 10³, so
+        // f64 alone is not certified and refinement converges.
+        let (n, p) = (3000, 600);
+        let design = Design { features: p, fit_intercept: true };
+        assert!(n * (p + 1) > retain_limit(design));
+        let (files, x, y) = wide_sources(n, p, 0.02);
+        let fitted = |chunk: usize, threads: usize| {
+            let mut fit = StreamingFit::new(FitOptions::default(), None, threads).unwrap();
+            let mut passes = Vec::new();
+            loop {
+                for (name, csv) in &files {
+                    stream_in(&mut fit, name, csv, chunk);
+                }
+                match fit.finish().unwrap() {
+                    Some(done) => return (done, fit.model().unwrap(), passes),
+                    None => {
+                        passes.push(fit.next_pass().unwrap());
+                        fit.start_next_pass().unwrap();
+                    }
+                }
+            }
+        };
+        let (refined, model, passes) = fitted(1 << 16, 2);
+        assert!(!passes.is_empty() && passes.iter().all(|&pass| pass == NextPass::Refinement), "{passes:?}");
+        assert_eq!(refined.precision, Precision::Double);
+        assert!(refined.estimated_error > ERROR_TARGET);
+        // In memory, the same data is refined from two halves: a different sum, the same answer to an ulp or so.
+        let arrays = fit_arrays(&x, &y, p, FitOptions::default(), 2).unwrap();
+        let scale = arrays.coefficients.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+        for (j, (b, e)) in refined.coefficients.iter().zip(&arrays.coefficients).enumerate() {
+            assert!((b - e).abs() <= 4.0 * f64::EPSILON * scale, "coefficient {j}: {b} vs {e}");
+        }
+        let (_, other, _) = fitted(777, 1);
+        assert_eq!(other.to_json().unwrap(), model.to_json().unwrap());
     }
 
     #[test]

@@ -225,57 +225,21 @@ fn last_eigenvector_component(a: &[f64], b: &[f64], theta: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::testing::Lcg;
+    use crate::testing::matrix_with_singular_values;
 
-    /// An upper triangle whose singular values are known: R of Q·diag(σ)·Vᵀ (via the exact reduction).
-    fn triangle_with(sigma: &[f64], seed: u64) -> Vec<f64> {
+    /// The R factor of a matrix with singular values `sigma` (they are R's too).
+    pub(crate) fn triangle_with(sigma: &[f64], seed: u64) -> Vec<f64> {
         let n = sigma.len();
-        let mut rng = Lcg::new(seed);
-        let mut a: Vec<f64> = (0..n * n).map(|_| rng.normal()).collect();
-        // Orthonormalise the columns (modified Gram–Schmidt), scale by σ, then take R by QR again.
-        for j in 0..n {
-            for p in 0..j {
-                let c: f64 = (0..n).map(|i| a[i * n + j] * a[i * n + p]).sum();
-                for i in 0..n {
-                    a[i * n + j] -= c * a[i * n + p];
-                }
-            }
-            let norm: f64 = (0..n).map(|i| a[i * n + j].powi(2)).sum::<f64>().sqrt();
-            for i in 0..n {
-                a[i * n + j] /= norm;
-            }
-        }
-        let mut b: Vec<f64> = (0..n * n).map(|e| a[e] * sigma[e % n]).collect();
-        let mut other: Vec<f64> = (0..n * n).map(|_| rng.normal()).collect();
-        for j in 0..n {
-            for p in 0..j {
-                let c: f64 = (0..n).map(|i| other[i * n + j] * other[i * n + p]).sum();
-                for i in 0..n {
-                    other[i * n + j] -= c * other[i * n + p];
-                }
-            }
-            let norm: f64 = (0..n).map(|i| other[i * n + j].powi(2)).sum::<f64>().sqrt();
-            for i in 0..n {
-                other[i * n + j] /= norm;
-            }
-        }
-        // B·Vᵀ, then its triangle.
-        let mut m = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                m[i * n + j] = (0..n).map(|c| b[i * n + c] * other[j * n + c]).sum();
-            }
-        }
-        b.clear();
-        let mut t = crate::tsqr::Triangle::<f64>::zeros(n);
+        let a = matrix_with_singular_values(sigma, seed);
         let mut block = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
-                block[j * n + i] = m[i * n + j];
+                block[j * n + i] = a[i * n + j];
             }
         }
+        let mut t = crate::tsqr::Triangle::<f64>::zeros(n);
         t.absorb_in_place(&mut block, n);
         t.entries().to_vec()
     }

@@ -200,7 +200,7 @@ pub fn condition_number(a: &[f64], rows: usize, cols: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Lcg;
+    use crate::testing::matrix_with_singular_values;
 
     #[test]
     fn known_singular_values() {
@@ -225,36 +225,22 @@ mod tests {
         assert!((min / (1e-12 / 3f64.sqrt()) - 1.0).abs() < 1e-11, "{min}");
     }
 
-    /// A = Q·diag(σ)·Pᵀ from random orthogonal Q and P (products of reflectors).
-    fn with_singular_values(sigma: &[f64], seed: u64) -> Vec<f64> {
-        let n = sigma.len();
-        let mut rng = Lcg::new(seed);
-        let mut a = vec![0.0; n * n];
-        for (i, s) in sigma.iter().enumerate() {
-            a[i * n + i] = *s;
-        }
-        for side in 0..2 {
-            for _ in 0..3 {
-                let v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
-                let vv: f64 = v.iter().map(|x| x * x).sum();
-                for k in 0..n {
-                    // Reflect row k (side 0: columns) or column k (side 1: rows).
-                    let dot: f64 = (0..n).map(|m| v[m] * if side == 0 { a[k * n + m] } else { a[m * n + k] }).sum();
-                    for m in 0..n {
-                        let cell = if side == 0 { &mut a[k * n + m] } else { &mut a[m * n + k] };
-                        *cell -= 2.0 * dot / vv * v[m];
-                    }
-                }
-            }
-        }
-        a
+    #[test]
+    fn a_wide_triangle_takes_the_lanczos_road_to_the_same_extremes() {
+        let n = WIDE_COLUMNS + 8;
+        let sigma: Vec<f64> = (0..n).map(|i| 1e-3 + (i as f64 / n as f64).powi(2)).collect();
+        let r = crate::lanczos::tests::triangle_with(&sigma, 5);
+        let (max, min) = extreme_singular_values(&r, n, n);
+        let (true_max, true_min) = (sigma.iter().fold(0.0f64, |m, &s| m.max(s)), 1e-3);
+        assert!((max / true_max - 1.0).abs() < 1e-10, "{max} vs {true_max}");
+        assert!((min / true_min - 1.0).abs() < 1e-10, "{min} vs {true_min}");
     }
 
     #[test]
     fn extremes_of_random_matrices_with_known_spectra() {
         for (n, low, seed) in [(5, 1e-3, 1), (40, 1e-8, 2), (120, 0.5, 3)] {
             let sigma: Vec<f64> = (0..n).map(|i| 1.0 + i as f64 * (1.0 / n as f64) - if i == 0 { 1.0 - low } else { 0.0 }).collect();
-            let a = with_singular_values(&sigma, seed);
+            let a = matrix_with_singular_values(&sigma, seed);
             let (max, min) = extreme_singular_values(&a, n, n);
             let (true_max, true_min) = (sigma.iter().fold(0.0f64, |m, &s| m.max(s)), low);
             assert!((max / true_max - 1.0).abs() < 1e-12, "n={n}: {max} vs {true_max}");

@@ -139,3 +139,28 @@ pub fn example_model(coefficients: &[f64], center: &[f64], center_label: f64, na
         training: None,
     }
 }
+
+/// A = Q·diag(σ)·Pᵀ from random orthogonal Q and P (products of reflectors).
+pub fn matrix_with_singular_values(sigma: &[f64], seed: u64) -> Vec<f64> {
+    let n = sigma.len();
+    let mut rng = Lcg::new(seed);
+    let mut a = vec![0.0; n * n];
+    for (i, s) in sigma.iter().enumerate() {
+        a[i * n + i] = *s;
+    }
+    for side in 0..2 {
+        for _ in 0..3 {
+            let v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            let vv: f64 = v.iter().map(|x| x * x).sum();
+            for k in 0..n {
+                // Reflect row k (side 0: columns) or column k (side 1: rows).
+                let dot: f64 = (0..n).map(|m| v[m] * if side == 0 { a[k * n + m] } else { a[m * n + k] }).sum();
+                for m in 0..n {
+                    let cell = if side == 0 { &mut a[k * n + m] } else { &mut a[m * n + k] };
+                    *cell -= 2.0 * dot / vv * v[m];
+                }
+            }
+        }
+    }
+    a
+}
