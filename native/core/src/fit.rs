@@ -419,6 +419,46 @@ struct GradientSum {
     double: Vec<f64>,
     z: Vec<Dd>,
     rows: u64,
+    /// Σ w·y, Σ w·x of each estimated slope's feature, and Σ w, for the centroid.
+    centroid: Centroid,
+}
+
+/// Weighted sums of the label and of the estimated features, and of the
+/// weights: the rows' centroid, which the least-squares plane goes through.
+#[derive(Clone)]
+struct Centroid {
+    label: Dd,
+    features: Vec<Dd>,
+    weight: Dd,
+}
+
+impl Centroid {
+    fn zeros(parameters: usize) -> Self {
+        Centroid { label: Dd::ZERO, features: vec![Dd::ZERO; parameters], weight: Dd::ZERO }
+    }
+
+    fn add(&mut self, other: &Centroid) {
+        self.label += other.label;
+        self.weight += other.weight;
+        for (a, b) in self.features.iter_mut().zip(&other.features) {
+            *a += *b;
+        }
+    }
+}
+
+/// What a refinement step adds up over rows: Xᵀr and the centroid.
+struct Partial {
+    gradient: Vec<Dd>,
+    centroid: Centroid,
+}
+
+impl Partial {
+    fn add(&mut self, other: &Partial) {
+        for (a, b) in self.gradient.iter_mut().zip(&other.gradient) {
+            *a += *b;
+        }
+        self.centroid.add(&other.centroid);
+    }
 }
 
 impl GradientSum {
@@ -440,6 +480,7 @@ impl GradientSum {
             double: vec![0.0; r],
             z: vec![Dd::ZERO; r],
             rows: 0,
+            centroid: Centroid::zeros(r),
         })
     }
 
@@ -453,9 +494,19 @@ impl GradientSum {
             return;
         }
         self.rows += 1;
+        let weight = if root == 1.0 { Dd::from(1.0) } else { Dd::from(root) * Dd::from(root) };
+        let centroid = &mut self.centroid;
+        centroid.weight += weight;
+        centroid.label += Dd::from(label) * weight;
         let mut residual = Dd::difference(label, self.center_label);
         for (a, &j) in self.parameters.iter().enumerate() {
-            self.z[a] = if j < self.lead { Dd::from(1.0) } else { Dd::difference(feature(j - self.lead), self.center[j - self.lead]) };
+            self.z[a] = if j < self.lead {
+                Dd::from(1.0)
+            } else {
+                let x = feature(j - self.lead);
+                centroid.features[a] += Dd::from(x) * weight;
+                Dd::difference(x, self.center[j - self.lead])
+            };
             residual = residual - self.z[a] * Dd::from(self.solution[a]);
         }
         if root != 1.0 {
@@ -483,21 +534,27 @@ impl GradientSum {
         }
     }
 
-    /// The sum so far, and a fresh start for the next rows.
-    fn take(&mut self) -> Vec<Dd> {
-        let sum = match self.summation {
+    /// The sums so far, and a fresh start for the next rows.
+    fn take(&mut self) -> Partial {
+        let gradient = match self.summation {
             Gradient::Double => self.double.iter().map(|&g| Dd::from(g)).collect(),
             Gradient::Extended => self.extended.clone(),
         };
         self.extended.fill(Dd::ZERO);
         self.double.fill(0.0);
-        sum
+        let centroid = std::mem::replace(&mut self.centroid, Centroid::zeros(self.parameters.len()));
+        Partial { gradient, centroid }
     }
 }
 
 /// b += R⁻¹R⁻ᵀ·g (corrected seminormal equations, Björck), then the
-/// intercept and tests that depend on b.
-fn correct(fit: &mut Fit, gradient: &[Dd]) {
+/// intercept and the tests that depend on b. The intercept is the one of
+/// the plane through the rows' centroid with the corrected f64 slopes: the
+/// shifted basis's origin (the first row) may lie far from the data, and the
+/// slopes' rounding, times its distance, would move the intercept by more
+/// than its own rounding.
+fn correct(fit: &mut Fit, partial: &Partial) {
+    let gradient = &partial.gradient;
     let Some(inference) = fit.inference.as_ref() else {
         return;
     };
@@ -513,7 +570,22 @@ fn correct(fit: &mut Fit, gradient: &[Dd]) {
         let value = if j < lead { &mut fit.centered_intercept } else { &mut fit.coefficients[j - lead] };
         *value += delta;
     }
-    fit.refresh_intercept_and_tests();
+    let centroid = &partial.centroid;
+    if lead == 1 && centroid.weight.to_f64() > 0.0 {
+        let mut through = centroid.label;
+        for (a, &j) in parameters.iter().enumerate().filter(|(_, &j)| j >= lead) {
+            through = through - Dd::from(fit.coefficients[j - lead]) * centroid.features[a];
+        }
+        let intercept = through / centroid.weight;
+        fit.intercept = intercept.to_f64();
+        // Predictions are evaluated in the shifted basis: its intercept is moved to match.
+        let mut shifted = intercept - Dd::from(fit.center_label);
+        for (b, c) in fit.coefficients.iter().zip(&fit.center) {
+            shifted += Dd::product(*b, *c);
+        }
+        fit.centered_intercept = shifted.to_f64();
+    }
+    fit.refresh_tests();
 }
 
 /// One step of iterative refinement, for data in memory: the residual
@@ -523,7 +595,7 @@ fn correct(fit: &mut Fit, gradient: &[Dd]) {
 fn refine(fit: &mut Fit, data: &impl Rows, threads: usize, summation: Gradient) {
     // Xᵀr over a range of rows; the two halves are fixed, so the sum does not
     // depend on the thread count.
-    let gradient = |rows: std::ops::Range<usize>| -> Option<Vec<Dd>> {
+    let gradient = |rows: std::ops::Range<usize>| -> Option<Partial> {
         let mut sum = GradientSum::new(fit, summation)?;
         for i in rows {
             sum.push(data.label(i), |f| data.feature(i, f), data.weight(i));
@@ -540,9 +612,9 @@ fn refine(fit: &mut Fit, data: &impl Rows, threads: usize, summation: Gradient) 
     } else {
         (gradient(0..half), gradient(half..rows))
     };
-    if let (Some(first), Some(second)) = (first, second) {
-        let g: Vec<Dd> = first.iter().zip(&second).map(|(a, b)| *a + *b).collect();
-        correct(fit, &g);
+    if let (Some(mut first), Some(second)) = (first, second) {
+        first.add(&second);
+        correct(fit, &first);
     }
 }
 
@@ -554,7 +626,7 @@ struct StreamedRefinement {
     /// Steps after this one.
     left: usize,
     sum: GradientSum,
-    sources: Vec<(String, Vec<Dd>)>,
+    sources: Vec<(String, Partial)>,
 }
 
 impl StreamedRefinement {
@@ -575,16 +647,13 @@ impl StreamedRefinement {
                 self.sum.rows, self.fit.statistics.n
             )));
         }
-        let rest = self.sum.take();
+        let mut total = self.sum.take();
         self.sources.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut g = rest;
         for (_, source) in &self.sources {
-            for (total, part) in g.iter_mut().zip(source) {
-                *total += *part;
-            }
+            total.add(source);
         }
         let mut fit = self.fit;
-        correct(&mut fit, &g);
+        correct(&mut fit, &total);
         let next = if self.left > 0 { StreamedRefinement::new(fit.clone(), self.left) } else { None };
         Ok((fit, next))
     }
@@ -2322,6 +2391,8 @@ mod tests {
         for (j, (b, e)) in refined.coefficients.iter().zip(&exact.coefficients).enumerate() {
             assert!((b - e).abs() <= 4.0 * f64::EPSILON * scale, "coefficient {j}: {b} vs {e}");
         }
+        // Through the centroid: the slopes' rounding does not move the intercept by more than its own.
+        assert!((refined.intercept - exact.intercept).abs() <= 4.0 * f64::EPSILON * scale, "intercept {} vs {}", refined.intercept, exact.intercept);
         // The in-memory API takes the same road.
         let arrays = fit_arrays(&x, &y, p, FitOptions::default(), 1).unwrap();
         assert_eq!(arrays.precision, Precision::Double);

@@ -129,16 +129,9 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// After the coefficients changed (refinement): the intercept in the
-    /// original basis, and the t statistics and p-values that use them.
-    pub fn refresh_intercept_and_tests(&mut self) {
-        if self.design.fit_intercept {
-            let mut acc = Dd::from(self.center_label).add_f64(self.centered_intercept);
-            for (b, c) in self.coefficients.iter().zip(&self.center) {
-                acc = acc - Dd::product(*b, *c);
-            }
-            self.intercept = acc.to_f64();
-        }
+    /// After the coefficients and the intercept changed (refinement): the t
+    /// statistics and p-values that use them.
+    pub fn refresh_tests(&mut self) {
         let s = &mut self.statistics;
         if s.df_resid > 0.0 {
             for f in 0..self.coefficients.len() {
