@@ -18,6 +18,7 @@ pub mod cv;
 pub mod dd;
 pub mod decode;
 pub mod diagnostics;
+mod disjoint;
 pub mod distributions;
 pub mod error;
 pub mod estimate;

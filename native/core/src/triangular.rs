@@ -3,6 +3,7 @@
 //! diagonal are never read. Each sum runs in one fixed order (written out in
 //! each function), so a result does not depend on who asked for it.
 
+use crate::disjoint::Disjoint;
 use crate::error::CoreError;
 use crate::scalar::Scalar;
 use crate::tsqr::WIDE_COLUMNS;
@@ -56,7 +57,8 @@ pub(crate) fn inverse<T: Scalar>(r: &[T], n: usize) -> Result<Vec<T>, CoreError>
     let threads = if n >= WIDE_COLUMNS { std::thread::available_parallelism().map_or(1, |t| t.get()) } else { 1 };
     // Column c costs about c²/2: run i ends where the cumulative c³/6 reaches i/threads of the total.
     let ends: Vec<usize> = (1..=threads).map(|i| ((i as f64 / threads as f64).cbrt() * n as f64).round() as usize).collect();
-    let shared = SharedMatrix(inverse.as_mut_ptr());
+    // Each run writes its own columns only.
+    let shared = Disjoint::new(&mut inverse);
     let run = |first: usize, end: usize| -> Result<(), CoreError> {
         let mut sums = vec![T::default(); end - first];
         for a in (0..end).rev() {
@@ -103,22 +105,6 @@ pub(crate) fn inverse<T: Scalar>(r: &[T], n: usize) -> Result<Vec<T>, CoreError>
     }
     Ok(inverse)
 }
-
-/// R⁻¹ shared by the runs of [`inverse`]: each writes its own columns only.
-#[derive(Clone, Copy)]
-struct SharedMatrix<T>(*mut T);
-
-impl<T> SharedMatrix<T> {
-    /// Entry `index` (a method, so closures capture the whole Sync wrapper).
-    fn entry(self, index: usize) -> *mut T {
-        // SAFETY: callers pass indices inside the n × n matrix.
-        unsafe { self.0.add(index) }
-    }
-}
-
-// SAFETY: the runs write disjoint columns, and the scope that spawns them ends before the matrix is read.
-unsafe impl<T: Send> Send for SharedMatrix<T> {}
-unsafe impl<T: Send> Sync for SharedMatrix<T> {}
 
 #[cfg(test)]
 mod tests {

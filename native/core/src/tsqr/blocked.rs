@@ -9,6 +9,7 @@
 //! do not depend on how many there are.
 
 use super::dot;
+use crate::disjoint::Disjoint;
 use crate::householder::reflector;
 use crate::scalar::Scalar;
 
@@ -67,23 +68,6 @@ impl<T: Scalar> Panel<T> {
         }
     }
 }
-
-/// R (row-major k × k) shared by the threads of one panel: each writes the
-/// entries of its own columns only.
-#[derive(Clone, Copy)]
-struct SharedTriangle<T>(*mut T);
-
-impl<T> SharedTriangle<T> {
-    /// Entry `index` of R (a method, so closures capture the whole Sync wrapper).
-    fn entry(self, index: usize) -> *mut T {
-        // SAFETY: callers pass indices inside R's k × k entries.
-        unsafe { self.0.add(index) }
-    }
-}
-// SAFETY: threads write disjoint columns of R (see `update_trailing`), and the
-// scope that spawns them ends before R is touched again.
-unsafe impl<T: Send> Send for SharedTriangle<T> {}
-unsafe impl<T: Send> Sync for SharedTriangle<T> {}
 
 /// Folds `rows` rows (`block`, column-major, overwritten) into the row-major
 /// k × k triangle `r`, on up to `threads` threads.
@@ -165,7 +149,8 @@ fn update_trailing<T: Scalar>(r: &mut [T], k: usize, block: &mut [T], rows: usiz
     if trailing == 0 {
         return;
     }
-    let shared = SharedTriangle(r.as_mut_ptr());
+    // Each thread writes R's entries of its own columns only.
+    let shared = Disjoint::new(r);
     let rows_of_panel = end - first;
     let run = |from: usize, columns: &mut [T]| {
         let mut top = [T::default(); PANEL];
