@@ -8,9 +8,8 @@
 //! whichever thread updates it, so threads share those columns and the bits
 //! do not depend on how many there are.
 
-use super::dot;
+use super::{dot, reflect_column};
 use crate::disjoint::Disjoint;
-use crate::householder::reflector;
 use crate::scalar::Scalar;
 
 /// Columns per panel. Part of the arithmetic (it fixes which sums are
@@ -92,26 +91,11 @@ pub(crate) fn absorb<T: Scalar>(r: &mut [T], k: usize, block: &mut [T], rows: us
 fn factor_panel<T: Scalar>(r: &mut [T], k: usize, block: &mut [T], rows: usize, first: usize, end: usize, panel: &mut Panel<T>) {
     let mut tau = [T::default(); PANEL];
     for j in first..end {
-        let (head, tail) = block.split_at_mut((j + 1) * rows);
-        let v = &mut head[j * rows..];
-        let sigma = dot(v, v);
-        if sigma.is_zero() {
+        match reflect_column(r, k, block, rows, j, end) {
+            Some(factor) => tau[j - first] = factor,
             // No reflection (τ = 0); what is left is below underflow and is dropped.
-            v.fill(T::default());
-            continue;
+            None => block[j * rows..(j + 1) * rows].fill(T::default()),
         }
-        let h = reflector(r[j * k + j], sigma, v);
-        for c in (j + 1)..end {
-            let bc = &mut tail[(c - j - 1) * rows..(c - j) * rows];
-            let rjc = r[j * k + c];
-            let w = (rjc + dot(v, bc)) * h.factor;
-            r[j * k + c] = rjc - w;
-            for (b, &x) in bc.iter_mut().zip(v.iter()) {
-                *b = *b - w * x;
-            }
-        }
-        r[j * k + j] = h.beta;
-        tau[j - first] = h.factor;
     }
     let width = end - first;
     panel.reflectors.fill(T::default());

@@ -37,6 +37,32 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
+/// Column j of [R; B] (R row-major k × k, B column-major `rows` × k) reduced
+/// to R[j, j] by one reflector, which is also applied to columns j+1..end.
+/// Answers its factor τ, or `None` when B's column is zero to within
+/// underflow (no reflection; the column is left as it is).
+#[inline(always)]
+pub(crate) fn reflect_column<T: Scalar>(r: &mut [T], k: usize, block: &mut [T], rows: usize, j: usize, end: usize) -> Option<T> {
+    let (head, tail) = block.split_at_mut((j + 1) * rows);
+    let v = &mut head[j * rows..];
+    let sigma = dot(v, v);
+    if sigma.is_zero() {
+        return None;
+    }
+    let h = reflector(r[j * k + j], sigma, v);
+    for c in (j + 1)..end {
+        let bc = &mut tail[(c - j - 1) * rows..(c - j) * rows];
+        let rjc = r[j * k + c];
+        let w = (rjc + dot(v, bc)) * h.factor;
+        r[j * k + c] = rjc - w;
+        for (b, &x) in bc.iter_mut().zip(v.iter()) {
+            *b = *b - w * x;
+        }
+    }
+    r[j * k + j] = h.beta;
+    Some(h.factor)
+}
+
 #[derive(Clone, Debug)]
 pub struct Triangle<T> {
     k: usize,
@@ -108,24 +134,7 @@ impl<T: Scalar> Triangle<T> {
             if crate::cancel::requested() {
                 return;
             }
-            let (head, tail) = block.split_at_mut((j + 1) * rows);
-            let v = &mut head[j * rows..];
-            let sigma = dot(v, v);
-            if sigma.is_zero() {
-                continue;
-            }
-            let x0 = self.r[j * k + j];
-            let tau = reflector(x0, sigma, v);
-            for c in (j + 1)..k {
-                let bc = &mut tail[(c - j - 1) * rows..(c - j) * rows];
-                let rjc = self.r[j * k + c];
-                let w = (rjc + dot(v, bc)) * tau.factor;
-                self.r[j * k + c] = rjc - w;
-                for (b, &x) in bc.iter_mut().zip(v.iter()) {
-                    *b = *b - w * x;
-                }
-            }
-            self.r[j * k + j] = tau.beta;
+            reflect_column(&mut self.r, k, block, rows, j, k);
         }
     }
 
