@@ -1243,7 +1243,7 @@ impl StreamingFit {
         let design = factor.design;
         let weighted = self.options.weight_column.is_some();
         let outright = refactor_outright(design) || self.options.extended;
-        // Data kept in memory is refactored outright while that is cheap (no f64 solve to throw away), else refined from memory.
+        // Data kept in memory is refactored outright below the wide threshold (no f64 solve to throw away), else refined from memory.
         if let Some(kept) = self.retained.as_ref() {
             return match outright {
                 true => fit_extended(design, penalties, factor.shift, kept, weighted, self.threads),
@@ -1273,13 +1273,10 @@ impl StreamingFit {
     }
 
     /// Whether several hosts' `rows` rows are refactored in double-double
-    /// outright, as one host would have refactored them from memory.
+    /// outright, as one host would have refactored them from memory (a
+    /// design refactored outright keeps [`RETAIN_VALUES`]: see [`retain_limit`]).
     fn refactored_outright(&self, rows: u64) -> bool {
-        let Some(design) = self.design else {
-            return true;
-        };
-        let width = design.width() + usize::from(self.options.weight_column.is_some());
-        rows.saturating_mul(width as u64) <= RETAIN_VALUES as u64 && refactor_outright(design)
+        self.design.is_none_or(refactor_outright) && self.retainable(rows)
     }
 
     /// The f64 fit when it is certified, else `None` with a pass asked for:
@@ -2379,6 +2376,8 @@ mod tests {
         let (n, p) = (1300, 600);
         let design = Design { features: p, fit_intercept: true };
         assert!(!refactor_outright(design) && n * (p + 1) <= retain_limit(design));
+        // Every design refactored outright keeps the same rows as before wide designs kept more.
+        assert_eq!(retain_limit(Design { features: WIDE_COLUMNS - 3, fit_intercept: true }), RETAIN_VALUES);
         let (files, x, y) = wide_sources(n, p, 0.02);
         let mut fit = StreamingFit::new(FitOptions::default(), None, 2).unwrap();
         read(&mut fit, &files.iter().collect::<Vec<_>>());
