@@ -11,6 +11,8 @@
 //! is the same on every run. When the steps run out first, the answer is
 //! `None` and the caller reduces R instead.
 
+use crate::triangular::{back_substitute, forward_substitute_transposed};
+
 /// Relative residual at which a Ritz value is accepted.
 const TOLERANCE: f64 = 1e-12;
 /// Steps before giving up (then R is bidiagonalised).
@@ -34,10 +36,7 @@ pub fn triangle_extremes(r: &[f64], n: usize) -> Option<(f64, f64)> {
         return Some((largest, 0.0));
     }
     let inverse_square = largest_eigenvalue(n, |x, y| {
-        let mut t = x.to_vec();
-        solve_transposed(r, n, &mut t);
-        y.copy_from_slice(&t);
-        solve(r, n, y);
+        y.copy_from_slice(&back_substitute(r, n, &forward_substitute_transposed(r, n, x)));
     })?;
     let smallest = if inverse_square.is_finite() && inverse_square > 0.0 { 1.0 / inverse_square.sqrt() } else { 0.0 };
     Some((largest, smallest))
@@ -56,27 +55,6 @@ fn transposed_times(r: &[f64], n: usize, x: &[f64], y: &mut [f64]) {
     for (i, &xi) in x.iter().enumerate() {
         for (yj, &a) in y[i..].iter_mut().zip(&r[i * n + i..(i + 1) * n]) {
             *yj += a * xi;
-        }
-    }
-}
-
-/// x ← R⁻¹·x (back substitution, row by row).
-fn solve(r: &[f64], n: usize, x: &mut [f64]) {
-    for i in (0..n).rev() {
-        let row = &r[i * n + i..(i + 1) * n];
-        let s: f64 = row[1..].iter().zip(&x[i + 1..]).map(|(a, b)| a * b).sum();
-        x[i] = (x[i] - s) / row[0];
-    }
-}
-
-/// x ← R⁻ᵀ·x (forward substitution, each solved entry swept down its row).
-fn solve_transposed(r: &[f64], n: usize, x: &mut [f64]) {
-    for i in 0..n {
-        let row = &r[i * n + i..(i + 1) * n];
-        x[i] /= row[0];
-        let xi = x[i];
-        for (xj, &a) in x[i + 1..].iter_mut().zip(&row[1..]) {
-            *xj -= a * xi;
         }
     }
 }

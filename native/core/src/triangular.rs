@@ -31,15 +31,17 @@ pub(crate) fn back_substitute<T: Scalar>(r: &[T], n: usize, b: &[T]) -> Vec<T> {
 }
 
 /// w with Rᵀ w = v: w_a = (v_a − Σ_{c<a} R[c,a]·w_c) / R[a,a], the sum in
-/// increasing c.
+/// increasing c. Each solved w_c is swept down row c of R at once, so R is
+/// read along its rows (a wide triangle does not fit in cache column-wise);
+/// every w_a takes the same operations in the same order.
 pub(crate) fn forward_substitute_transposed<T: Scalar>(r: &[T], n: usize, v: &[T]) -> Vec<T> {
-    let mut w = vec![T::default(); n];
-    for a in 0..n {
-        let mut s = v[a];
-        for c in 0..a {
-            s = s - r[c * n + a] * w[c];
+    let mut w = v.to_vec();
+    for c in 0..n {
+        w[c] = w[c] / r[c * n + c];
+        let solved = w[c];
+        for (wa, &rca) in w[c + 1..].iter_mut().zip(&r[c * n + c + 1..(c + 1) * n]) {
+            *wa = *wa - rca * solved;
         }
-        w[a] = s / r[a * n + a];
     }
     w
 }
@@ -140,6 +142,12 @@ mod tests {
         for a in 0..n {
             let got: f64 = (0..=a).map(|c| r[c * n + a] * w[c]).sum();
             assert!((got - b[a]).abs() <= 1e-12, "{got} vs {}", b[a]);
+            // Swept along rows, each w_a still takes v_a − R[0,a]·w_0 − R[1,a]·w_1 − …, then / R[a,a].
+            let mut s = b[a];
+            for c in 0..a {
+                s -= r[c * n + a] * w[c];
+            }
+            assert_eq!((s / r[a * n + a]).to_bits(), w[a].to_bits(), "w[{a}]");
         }
         let inv = inverse(&r, n).unwrap();
         for a in 0..n {
